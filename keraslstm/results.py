@@ -1,0 +1,99 @@
+"""Measured numbers of each notebook, and the summary table that `make reproduce` writes.
+
+`record("05_lstm_image_compression", psnr_db=28.1, ms_ssim_025=dict(claim=..., paper=0.904,
+ours=0.87))` writes `results/05_lstm_image_compression.json`. A value is a number (a plain
+measurement) or a dict with `ours` and optionally `paper` and `claim`. In quick mode the files go
+to `results/quick/`, so test runs never overwrite the numbers of a full run.
+`python -m keraslstm.results` builds `results/summary.md` from the full-run files.
+"""
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+from keraslstm.config import quick_mode
+
+__all__ = ["results_dir", "record", "load", "summary"]
+
+
+def results_dir(quick=None):
+    """`$KERASLSTM_RESULTS`, else `results/` in the project root (the folder with pyproject.toml
+    above the working directory), else `./results`; with `quick/` below it in quick mode."""
+    if "KERASLSTM_RESULTS" in os.environ:
+        root = Path(os.environ["KERASLSTM_RESULTS"])
+    else:
+        here = Path.cwd().resolve()
+        project = next((p for p in (here, *here.parents) if (p / "pyproject.toml").exists()), here)
+        root = project / "results"
+    quick = quick_mode() if quick is None else quick
+    return root / "quick" if quick else root
+
+
+def _entry(name, value):
+    if isinstance(value, dict):
+        unknown = set(value) - {"ours", "paper", "claim"}
+        if "ours" not in value or unknown:
+            raise ValueError(
+                f"result {name!r} must be a number or a dict with 'ours' and optionally "
+                f"'paper' and 'claim', got keys {sorted(value)}"
+            )
+        return {"claim": value.get("claim"), "paper": value.get("paper"), "ours": value["ours"]}
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"result {name!r} must be a number, a string or a dict, got {value!r}")
+    return {"claim": None, "paper": None, "ours": value}
+
+
+def record(notebook, **figures):
+    """Write `figures` (name -> number or {claim, paper, ours}) to `<results_dir>/<notebook>.json`."""
+    if not figures:
+        raise ValueError("record needs at least one figure, e.g. record('01_x', psnr_db=20.5)")
+    entries = {name: _entry(name, value) for name, value in figures.items()}
+    path = results_dir() / f"{notebook}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"notebook": notebook, "quick_mode": quick_mode(), "figures": entries}
+    path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    return path
+
+
+def load(directory=None):
+    """All recorded notebooks in `directory` (default: the full-run results), sorted by name."""
+    directory = Path(directory) if directory is not None else results_dir(quick=False)
+    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+
+
+def _format(value):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def summary(directory=None):
+    """Markdown: one table per notebook (figure, paper's claim, paper's number, ours)."""
+    runs = load(directory)
+    lines = ["# Results", "", "Numbers measured by the last full run of each notebook.", ""]
+    if not runs:
+        lines.append("No notebook has recorded results yet.")
+    for run in runs:
+        lines += [f"## {run['notebook']}", "", "| figure | claim | paper | ours |", "|---|---|---|---|"]
+        for name, entry in run["figures"].items():
+            cells = [name, entry["claim"] or "", _format(entry["paper"]), _format(entry["ours"])]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    directory = results_dir(quick=False)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "summary.md"
+    path.write_text(summary(directory) + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The layers under the JAX backend (a GPU machine without TensorFlow trains them this way)."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+SCRIPT = textwrap.dedent(
+    """
+    import numpy as np, keras
+    from keras import ops
+    from keraslstm import (Binarizer, ConvLSTMCell, ConvLSTMEncoder, ConvRNN, DepthToSpace,
+                           HardSigmoidLSTMCell)
+    assert keras.backend.backend() == "jax"
+    rng = np.random.default_rng(0)
+
+    x = rng.random((2, 5, 3)).astype("float32")
+    reference = keras.layers.LSTM(4)
+    want = reference(x)
+    ours = keras.layers.RNN(HardSigmoidLSTMCell(4, gate_activation="sigmoid"))
+    ours(x)
+    ours.set_weights(reference.get_weights())
+    np.testing.assert_allclose(ours(x), want, atol=1e-5)
+
+    inputs = keras.Input((32, 32, 3))
+    code, _ = ConvLSTMEncoder(filters=(8, 16, 16, 16))(inputs)
+    bits = Binarizer(4, seed=0)(code)
+    image = DepthToSpace(4)(keras.layers.Conv2D(48, 1)(bits))
+    model = keras.Model(inputs, DepthToSpace(4)(image))
+    model.compile(optimizer="adam", loss="mae")
+    patches = rng.random((8, 32, 32, 3)).astype("float32")
+    history = model.fit(patches, patches, epochs=2, batch_size=4, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    code_value = model.layers[1](patches)[0]
+    assert set(np.unique(ops.convert_to_numpy(model.layers[2](code_value)))) <= {-1.0, 1.0}
+    model.save("model.keras")
+    loaded = keras.models.load_model("model.keras")
+    np.testing.assert_array_equal(loaded(patches), model(patches))
+
+    seq = rng.random((2, 3, 8, 8, 2)).astype("float32")
+    rnn = keras.Sequential([keras.Input((3, 8, 8, 2)), ConvRNN(ConvLSTMCell(4, 3, strides=2))])
+    assert rnn(seq).shape == (2, 4, 4, 4)
+    print("ok")
+    """
+)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_layers_train_save_and_load_under_jax(tmp_path):
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")

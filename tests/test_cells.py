@@ -1,0 +1,147 @@
+"""keraslstm.cells: the paper's hard sigmoid and the dense and convolutional LSTM cells."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keraslstm import ConvLSTMCell, ConvRNN, HardSigmoidLSTMCell, hard_sigmoid
+from keraslstm.cells import gate_function
+
+RNG = np.random.default_rng(0)
+
+
+def test_hard_sigmoid_is_the_papers_not_keras3s():
+    x = np.array([-3.0, -2.5, -1.0, 0.0, 1.0, 2.5, 3.0], dtype="float32")
+    expected = np.clip(0.2 * x + 0.5, 0, 1)
+    np.testing.assert_allclose(ops.convert_to_numpy(hard_sigmoid(x)), expected, atol=1e-7)
+    keras3 = ops.convert_to_numpy(keras.activations.hard_sigmoid(x))
+    np.testing.assert_allclose(keras3, np.clip(x / 6 + 0.5, 0, 1), atol=1e-6)
+    assert expected[1] == 0.0 and abs(keras3[1] - 1 / 12) < 1e-6  # at x = -2.5: 0 vs 1/12
+
+
+def test_gate_names_resolve_and_unknown_names_are_refused():
+    assert gate_function("hard_sigmoid") is hard_sigmoid
+    assert gate_function("sigmoid") is keras.activations.sigmoid
+    with pytest.raises(ValueError, match="Unknown gate activation 'relu'.*hard_sigmoid"):
+        HardSigmoidLSTMCell(4, gate_activation="relu")
+
+
+@pytest.mark.parametrize("return_state", [False, True])
+def test_sigmoid_cell_matches_keras_lstm(return_state):
+    x = RNG.random((3, 7, 5)).astype("float32")
+    reference = keras.layers.LSTM(6, return_sequences=True, return_state=return_state)
+    expected = reference(x)
+    ours = keras.layers.RNN(
+        HardSigmoidLSTMCell(6, gate_activation="sigmoid"),
+        return_sequences=True,
+        return_state=return_state,
+    )
+    ours(x)
+    ours.set_weights(reference.get_weights())
+    for got, want in zip(keras.tree.flatten(ours(x)), keras.tree.flatten(expected), strict=True):
+        np.testing.assert_allclose(ops.convert_to_numpy(got), ops.convert_to_numpy(want), atol=1e-5)
+
+
+def test_hard_sigmoid_cell_matches_a_numpy_lstm_step():
+    cell = HardSigmoidLSTMCell(4)
+    x = RNG.normal(size=(2, 3)).astype("float32")
+    h0 = RNG.normal(size=(2, 4)).astype("float32")
+    c0 = RNG.normal(size=(2, 4)).astype("float32")
+    h, (h_state, c) = cell(x, [h0, c0])
+    kernel, recurrent, bias = cell.get_weights()
+    i, f, g, o = np.split(x @ kernel + h0 @ recurrent + bias, 4, axis=-1)
+    gate = lambda z: np.clip(0.2 * z + 0.5, 0, 1)  # noqa: E731
+    c_expected = gate(f) * c0 + gate(i) * np.tanh(g)
+    np.testing.assert_allclose(ops.convert_to_numpy(c), c_expected, atol=1e-5)
+    np.testing.assert_allclose(ops.convert_to_numpy(h), gate(o) * np.tanh(c_expected), atol=1e-5)
+    np.testing.assert_array_equal(ops.convert_to_numpy(h), ops.convert_to_numpy(h_state))
+
+
+def test_forget_gate_bias_starts_at_one():
+    cell = HardSigmoidLSTMCell(3)
+    cell.build((None, 2))
+    np.testing.assert_array_equal(cell.get_weights()[2], [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+
+
+def test_conv_cell_state_shapes_follow_input_and_stride():
+    cell = ConvLSTMCell(8, 3, strides=2, hidden_kernel_size=1)
+    x = RNG.random((2, 15, 20, 3)).astype("float32")
+    h, c = cell.get_initial_state(x)
+    assert tuple(h.shape) == (2, 8, 10, 8) and tuple(c.shape) == (2, 8, 10, 8)
+    out, (h, c) = cell(x, [h, c])
+    assert tuple(out.shape) == (2, 8, 10, 8)
+    assert cell.kernel.shape == (3, 3, 3, 32) and cell.recurrent_kernel.shape == (1, 1, 8, 32)
+
+
+def test_conv_cell_steps_by_hand_carry_memory():
+    cell = ConvLSTMCell(4, 3, hidden_kernel_size=3)
+    x = RNG.random((1, 8, 8, 2)).astype("float32")
+    state = cell.get_initial_state(x)
+    first, state = cell(x, state)
+    second, _ = cell(x, state)
+    assert not np.allclose(ops.convert_to_numpy(first), ops.convert_to_numpy(second))
+
+
+def test_conv_cell_in_keras_rnn_over_time_equals_stepping():
+    cell = ConvLSTMCell(4, 3, strides=2, hidden_kernel_size=3)
+    seq = RNG.random((2, 3, 8, 8, 2)).astype("float32")
+    outputs, h, c = keras.layers.RNN(cell, return_sequences=True, return_state=True)(seq)
+    assert tuple(outputs.shape) == (2, 3, 4, 4, 4)
+    state = cell.get_initial_state(seq[:, 0])
+    for t in range(3):
+        step, state = cell(seq[:, t], state)
+        np.testing.assert_allclose(ops.convert_to_numpy(outputs[:, t]), ops.convert_to_numpy(step), atol=1e-6)
+    np.testing.assert_allclose(ops.convert_to_numpy(c), ops.convert_to_numpy(state[1]), atol=1e-6)
+
+
+def test_conv_rnn_infers_shapes_in_functional_models_where_keras_rnn_cannot():
+    inputs = keras.Input((3, 8, 8, 2))
+    outputs = ConvRNN(ConvLSTMCell(5, 3, strides=2), return_sequences=True)(inputs)
+    assert tuple(outputs.shape) == (None, 3, 4, 4, 5)
+    with pytest.raises(ValueError, match="output_size must be an integer"):
+        keras.layers.RNN(ConvLSTMCell(5, 3))(inputs)
+
+
+def test_cell_gradients_reach_every_weight():
+    cell = HardSigmoidLSTMCell(4)
+    layer = keras.layers.RNN(cell)
+    x = RNG.normal(size=(2, 5, 3)).astype("float32")
+    layer(x)
+    grads = _gradients(lambda: ops.sum(layer(x) ** 2), layer.trainable_variables)
+    assert all(np.abs(g).sum() > 0 for g in grads)
+
+
+def _gradients(loss_fn, variables):
+    """Gradients of loss_fn() w.r.t. variables on the TensorFlow backend (the test backend)."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = loss_fn()
+    return [np.asarray(g) for g in tape.gradient(loss, variables)]
+
+
+def _round_trip(model, x, tmp_path):
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    for got, want in zip(keras.tree.flatten(loaded(x)), keras.tree.flatten(model(x)), strict=True):
+        np.testing.assert_array_equal(ops.convert_to_numpy(got), ops.convert_to_numpy(want))
+    return loaded
+
+
+@pytest.mark.parametrize("gate", ["hard_sigmoid", "sigmoid", hard_sigmoid])
+def test_lstm_cell_model_round_trips_through_keras_file(gate, tmp_path):
+    model = keras.Sequential(
+        [keras.Input((5, 3)), keras.layers.RNN(HardSigmoidLSTMCell(4, gate_activation=gate))]
+    )
+    loaded = _round_trip(model, RNG.random((2, 5, 3)).astype("float32"), tmp_path)
+    assert loaded.layers[0].cell.gate is gate_function(gate)
+
+
+def test_conv_cell_model_round_trips_through_keras_file(tmp_path):
+    model = keras.Sequential(
+        [keras.Input((3, 8, 8, 2)), ConvRNN(ConvLSTMCell(4, 3, strides=2, hidden_kernel_size=3))]
+    )
+    loaded = _round_trip(model, RNG.random((2, 3, 8, 8, 2)).astype("float32"), tmp_path)
+    assert loaded.layers[0].cell.hidden_kernel_size == 3

@@ -1,0 +1,103 @@
+"""keraslstm.data: bundled loaders offline, the tfds path under tfds.testing.mock_data."""
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from keraslstm import data
+
+
+def test_digits_are_shuffled_split_and_scaled():
+    (x, y), (x_test, y_test) = data.digits()
+    assert x.shape == (4000, 28, 28, 1) and x_test.shape == (1000, 28, 28, 1)
+    assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() == 1.0
+    assert len(np.unique(y[:50])) > 5  # not the file's sorted order
+    assert np.bincount(np.r_[y, y_test]).tolist() == [500] * 10
+    (x2, _), _ = data.digits()
+    np.testing.assert_array_equal(x, x2)
+    (x3, _), _ = data.digits(seed=1)
+    assert not np.array_equal(x, x3)
+
+
+def test_faces_bundled_has_both_labels_and_resizes():
+    (x, y), (x_test, y_test) = data.faces()
+    assert x.shape == (150, 25, 25, 1) and x_test.shape == (50, 25, 25, 1)
+    assert set(np.r_[y, y_test]) == {0, 1} and np.r_[y, y_test].sum() == 100
+    (small, _), _ = data.faces(size=16)
+    assert small.shape == (150, 16, 16, 1) and small.dtype == np.float32
+
+
+def test_photos_fixed_split_without_overlap():
+    train, test = data.photos("train"), data.photos("test")
+    assert list(test) == ["astronaut", "coffee", "china"]
+    assert not set(train) & set(test) and len(train) == 9
+    for image in (*train.values(), *test.values()):
+        assert image.ndim == 3 and image.shape[-1] == 3 and image.dtype == np.float32
+        assert 0.0 <= image.min() and image.max() <= 1.0
+
+
+def test_random_crops_are_reproducible_pieces_of_the_images():
+    images = {"a": np.arange(40 * 50 * 3, dtype=np.float32).reshape(40, 50, 3)}
+    crops = data.random_crops(images, 8, 5, seed=3)
+    assert crops.shape == (5, 8, 8, 3)
+    np.testing.assert_array_equal(crops, data.random_crops(images, 8, 5, seed=3))
+    top, left = np.argwhere(images["a"][..., 0] == crops[0, 0, 0, 0])[0]
+    np.testing.assert_array_equal(crops[0], images["a"][top : top + 8, left : left + 8])
+
+
+def test_random_crops_names_an_image_that_is_too_small():
+    with pytest.raises(ValueError, match=r"image 1 of shape \(10, 60, 3\) is smaller than the crop size 32"):
+        data.random_crops([np.zeros((64, 64, 3)), np.zeros((10, 60, 3))], 32, 4)
+
+
+def test_moving_digits_shapes_and_motion():
+    videos = data.moving_digits(3, frames=6, size=48, seed=0)
+    assert videos.shape == (3, 6, 48, 48, 1) and videos.dtype == np.float32
+    assert videos.max() <= 1.0 and videos[:, 0].max() > 0.5
+    assert not np.array_equal(videos[:, 0], videos[:, 1])  # the digits move
+    np.testing.assert_array_equal(videos, data.moving_digits(3, frames=6, size=48, seed=0))
+    with pytest.raises(ValueError, match="size >= 28"):
+        data.moving_digits(1, size=20)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: data.digits(source="internet"),
+        lambda: data.faces(source="web"),
+        lambda: data.photos("validation"),
+    ],
+)
+def test_unknown_sources_and_splits_list_the_valid_ones(call):
+    with pytest.raises(ValueError, match=r"Unknown .*; valid: '"):
+        call()
+
+
+def test_unknown_tfds_face_dataset_is_named():
+    with pytest.raises(ValueError, match="Unknown tfds face dataset 'ffhq'; valid: 'lfw', 'celeb_a'"):
+        data.faces(source="tfds", name="ffhq")
+
+
+def test_tfds_path_gives_the_bundled_shapes_and_dtypes_offline(tmp_path):
+    with tfds.testing.mock_data(num_examples=12):
+        (x, y), (x_test, y_test) = data.digits(source="tfds", data_dir=tmp_path)
+        assert x.shape == (12, 28, 28, 1) and x_test.shape == (12, 28, 28, 1)
+        assert x.dtype == np.float32 and y.dtype == np.int64 and x.max() <= 1.0
+        for name in data.TFDS_FACES:
+            (f, fy), (f_test, _) = data.faces(source="tfds", name=name, data_dir=tmp_path)
+            assert f.shape[1:] == (25, 25, 1) and len(f) + len(f_test) == 12
+            assert f.dtype == np.float32 and set(fy) == {1}
+        photos = data.photos("test", source="tfds", data_dir=tmp_path)
+        assert len(photos) == 12
+        assert all(p.ndim == 3 and p.shape[-1] == 3 and p.dtype == np.float32 for p in photos.values())
+        videos = data.moving_digits(2, frames=3, source="tfds", data_dir=tmp_path)
+        assert videos.shape == (2, 3, 64, 64, 1)
+
+
+def test_importing_the_package_downloads_nothing():
+    import subprocess
+    import sys
+
+    code = "import sys, keraslstm; print('tensorflow_datasets' in sys.modules, 'mlxtend' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

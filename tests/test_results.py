@@ -1,0 +1,85 @@
+"""keraslstm.results, keraslstm.plotting and keraslstm.config."""
+
+import json
+import os
+import subprocess
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+
+from keraslstm import plotting, results
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture
+def results_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERASLSTM_RESULTS", str(tmp_path))
+    return tmp_path
+
+
+def test_record_writes_quick_runs_apart_from_full_runs(results_root):
+    path = results.record("01_demo", psnr_db=20.5, ssim=dict(claim="SSIM 0.8", paper=0.8, ours=0.61))
+    assert path == results_root / "quick" / "01_demo.json"  # the test configuration is quick mode
+    payload = json.loads(path.read_text())
+    assert payload["quick_mode"] is True
+    assert payload["figures"]["ssim"] == {"claim": "SSIM 0.8", "paper": 0.8, "ours": 0.61}
+    assert payload["figures"]["psnr_db"] == {"claim": None, "paper": None, "ours": 20.5}
+    assert results.load(results_root) == []
+
+
+def test_record_refuses_malformed_figures(results_root):
+    with pytest.raises(ValueError, match="at least one figure"):
+        results.record("01_demo")
+    with pytest.raises(ValueError, match=r"'ssim' must be a number or a dict with 'ours'"):
+        results.record("01_demo", ssim=dict(paper=0.8))
+    with pytest.raises(ValueError, match="'curve' must be a number"):
+        results.record("01_demo", curve=[1, 2])
+
+
+def test_summary_tabulates_full_runs(results_root):
+    figures = {
+        "ms_ssim": {"claim": "beats JPEG", "paper": 0.904, "ours": 0.8712345},
+        "seconds": {"claim": None, "paper": None, "ours": 61},
+    }
+    (results_root / "05_codec.json").write_text(
+        json.dumps({"notebook": "05_codec", "quick_mode": False, "figures": figures})
+    )
+    text = results.summary(results_root)
+    assert "## 05_codec" in text
+    assert "| ms_ssim | beats JPEG | 0.904 | 0.8712 |" in text
+    assert "| seconds |  | - | 61 |" in text
+    env = {**os.environ, "KERASLSTM_QUICK": "0"}
+    subprocess.run([sys.executable, "-m", "keraslstm.results"], check=True, env=env, capture_output=True)
+    assert (results_root / "summary.md").read_text().strip() == text.strip()
+
+
+def test_quick_mode_rejects_unclear_values():
+    code = "import keraslstm; keraslstm.quick_mode()"
+    env = {**os.environ, "KERASLSTM_QUICK": "maybe"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "KERASLSTM_QUICK must be one of" in out.stderr
+
+
+def test_pick_follows_quick_mode():
+    from keraslstm import pick, quick_mode
+
+    assert quick_mode() is True
+    assert pick(full=100, quick=3) == 3
+
+
+def test_save_fig_and_plots_write_pngs(results_root):
+    fig = plotting.image_grid(np.random.default_rng(0).random((5, 8, 8, 1)), ncols=3, titles=list("abcde"))
+    path = plotting.save_fig("grid", fig)
+    assert path == results_root / "quick" / "figures" / "grid.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ax = plotting.rate_distortion(
+        {"ours": ([0.25, 0.5], [0.8, 0.9])}, references={"Toderici 2017": ([0.25, 0.5], [0.904, 0.954])}
+    )
+    assert [line.get_label() for line in ax.get_lines()] == ["ours", "Toderici 2017 (published)"]
+    ax = plotting.metric_curves({"loss": [3, 2, 1], "val": ([1, 3], [3, 1.5])})
+    assert len(ax.get_lines()) == 2
+    with pytest.raises(ValueError, match="got 2 titles for 5 images"):
+        plotting.image_grid(np.zeros((5, 8, 8)), titles=["a", "b"])
