@@ -34,7 +34,9 @@ def gate_function(gate):
     if callable(gate):
         return gate
     if gate not in GATES:
-        raise ValueError(f"Unknown gate activation {gate!r}; use a callable or one of {sorted(GATES)}")
+        raise ValueError(
+            f"Unknown gate activation {gate!r}; use a callable or one of {sorted(GATES)}"
+        )
     return GATES[gate]
 
 
@@ -107,12 +109,16 @@ class HardSigmoidLSTMCell(_LSTMGates, keras.layers.Layer):
             shape=(input_shape[-1], 4 * units), initializer=self.kernel_initializer, name="kernel"
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(units, 4 * units), initializer=self.recurrent_initializer, name="recurrent_kernel"
+            shape=(units, 4 * units),
+            initializer=self.recurrent_initializer,
+            name="recurrent_kernel",
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                shape=(4 * units,), initializer=_lstm_bias(units, self.unit_forget_bias), name="bias"
+                shape=(4 * units,),
+                initializer=_lstm_bias(units, self.unit_forget_bias),
+                name="bias",
             )
 
     def call(self, inputs, states, training=False):
@@ -200,7 +206,9 @@ class ConvLSTMCell(_LSTMGates, keras.layers.Layer):
             shape=(k, k, input_shape[-1], 4 * f), initializer=self.kernel_initializer, name="kernel"
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(hk, hk, f, 4 * f), initializer=self.recurrent_initializer, name="recurrent_kernel"
+            shape=(hk, hk, f, 4 * f),
+            initializer=self.recurrent_initializer,
+            name="recurrent_kernel",
         )
         self.bias = None
         if self.use_bias:

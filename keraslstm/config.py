@@ -20,7 +20,9 @@ def quick_mode():
     """True when `KERASLSTM_QUICK` is set to 1/true/yes/on (read once per process)."""
     value = os.environ.get("KERASLSTM_QUICK", "").strip().lower()
     if value not in _TRUE | _FALSE:
-        raise ValueError(f"KERASLSTM_QUICK must be one of 1/0/true/false/yes/no/on/off, got {value!r}")
+        raise ValueError(
+            f"KERASLSTM_QUICK must be one of 1/0/true/false/yes/no/on/off, got {value!r}"
+        )
     return value in _TRUE
 
 

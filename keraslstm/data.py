@@ -84,7 +84,9 @@ def digits(source="bundled", test_fraction=0.2, seed=0, data_dir=None):
     return _shuffle_split(x, y.astype(np.int64), test_fraction, seed)
 
 
-def faces(source="bundled", size=25, test_fraction=0.25, seed=0, data_dir=None, name="lfw", limit=None):
+def faces(
+    source="bundled", size=25, test_fraction=0.25, seed=0, data_dir=None, name="lfw", limit=None
+):
     """Grayscale faces as `((x_train, y_train), (x_test, y_test))`, x `(n, size, size, 1)`.
 
     bundled: scikit-image's LFW subset, 100 faces (label 1) and 100 non-faces (label 0), 25x25.
@@ -157,9 +159,13 @@ def random_crops(images, size, n, seed=0):
         raise ValueError("random_crops needs at least one image")
     for i, image in enumerate(images):
         if image.ndim != 3:
-            raise ValueError(f"random_crops needs (H, W, C) images, image {i} has shape {image.shape}")
+            raise ValueError(
+                f"random_crops needs (H, W, C) images, image {i} has shape {image.shape}"
+            )
         if min(image.shape[:2]) < size:
-            raise ValueError(f"image {i} of shape {image.shape} is smaller than the crop size {size}")
+            raise ValueError(
+                f"image {i} of shape {image.shape} is smaller than the crop size {size}"
+            )
     rng = np.random.default_rng(seed)
     picks = rng.integers(len(images), size=n)
     crops = np.empty((n, size, size, images[0].shape[-1]), dtype=np.float32)
@@ -170,7 +176,9 @@ def random_crops(images, size, n, seed=0):
     return crops
 
 
-def moving_digits(n, frames=20, size=64, seed=0, digits_per_sequence=2, source="bundled", data_dir=None):
+def moving_digits(
+    n, frames=20, size=64, seed=0, digits_per_sequence=2, source="bundled", data_dir=None
+):
     """Bouncing-digit sequences as in Srivastava et al. 2015, `(n, frames, size, size, 1)`.
 
     Each sequence moves `digits_per_sequence` training digits in straight lines at a random

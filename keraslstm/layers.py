@@ -35,7 +35,9 @@ class ConvLSTMEncoder(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if len(filters) < 2:
-            raise ValueError(f"filters needs a stem width and at least one cell width, got {filters}")
+            raise ValueError(
+                f"filters needs a stem width and at least one cell width, got {filters}"
+            )
         self.filters = tuple(int(f) for f in filters)
         self.kernel_size = int(kernel_size)
         self.hidden_kernel_size = int(hidden_kernel_size)
@@ -167,7 +169,7 @@ class DepthToSpace(keras.layers.Layer):
         if channels is not None and channels % self.block_size**2:
             raise ValueError(
                 f"DepthToSpace({self.block_size}) needs channels divisible by "
-                f"{self.block_size ** 2}, got {channels}"
+                f"{self.block_size**2}, got {channels}"
             )
         return ops.depth_to_space(inputs, self.block_size, data_format="channels_last")
 

@@ -199,7 +199,9 @@ def frechet_distance(feats_a, feats_b):
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     eigenvalues = linalg.eigvals(np.atleast_2d(cov_a) @ np.atleast_2d(cov_b))
     sqrt_trace = np.sum(np.sqrt(np.clip(eigenvalues.real, 0.0, None)))
-    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(np.atleast_2d(cov_a + cov_b)) - 2 * sqrt_trace)
+    return float(
+        np.sum((mu_a - mu_b) ** 2) + np.trace(np.atleast_2d(cov_a + cov_b)) - 2 * sqrt_trace
+    )
 
 
 def inception_score(probs, splits=10):

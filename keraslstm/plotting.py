@@ -25,7 +25,9 @@ def image_grid(images, ncols=8, titles=None, scale=1.2, suptitle=None):
             image = images[i]
             if image.ndim == 3 and image.shape[-1] == 1:
                 image = image[..., 0]
-            ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+            ax.imshow(
+                np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1
+            )
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
     if suptitle:

@@ -78,7 +78,12 @@ def summary(directory=None):
     if not runs:
         lines.append("No notebook has recorded results yet.")
     for run in runs:
-        lines += [f"## {run['notebook']}", "", "| figure | claim | paper | ours |", "|---|---|---|---|"]
+        lines += [
+            f"## {run['notebook']}",
+            "",
+            "| figure | claim | paper | ours |",
+            "|---|---|---|---|",
+        ]
         for name, entry in run["figures"].items():
             cells = [name, entry["claim"] or "", _format(entry["paper"]), _format(entry["ours"])]
             lines.append("| " + " | ".join(cells) + " |")

@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent(
     code, _ = ConvLSTMEncoder(filters=(8, 16, 16, 16))(inputs)
     bits = Binarizer(4, seed=0)(code)
     image = DepthToSpace(4)(keras.layers.Conv2D(48, 1)(bits))
-    model = keras.Model(inputs, DepthToSpace(4)(image))
+    model = keras.Model(inputs, DepthToSpace(4)(keras.layers.Conv2D(48, 1)(image)))
     model.compile(optimizer="adam", loss="mae")
     patches = rng.random((8, 32, 32, 3)).astype("float32")
     history = model.fit(patches, patches, epochs=2, batch_size=4, verbose=0)

@@ -91,7 +91,9 @@ def test_conv_cell_in_keras_rnn_over_time_equals_stepping():
     state = cell.get_initial_state(seq[:, 0])
     for t in range(3):
         step, state = cell(seq[:, t], state)
-        np.testing.assert_allclose(ops.convert_to_numpy(outputs[:, t]), ops.convert_to_numpy(step), atol=1e-6)
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(outputs[:, t]), ops.convert_to_numpy(step), atol=1e-6
+        )
     np.testing.assert_allclose(ops.convert_to_numpy(c), ops.convert_to_numpy(state[1]), atol=1e-6)
 
 

@@ -46,7 +46,9 @@ def test_random_crops_are_reproducible_pieces_of_the_images():
 
 
 def test_random_crops_names_an_image_that_is_too_small():
-    with pytest.raises(ValueError, match=r"image 1 of shape \(10, 60, 3\) is smaller than the crop size 32"):
+    with pytest.raises(
+        ValueError, match=r"image 1 of shape \(10, 60, 3\) is smaller than the crop size 32"
+    ):
         data.random_crops([np.zeros((64, 64, 3)), np.zeros((10, 60, 3))], 32, 4)
 
 
@@ -74,7 +76,9 @@ def test_unknown_sources_and_splits_list_the_valid_ones(call):
 
 
 def test_unknown_tfds_face_dataset_is_named():
-    with pytest.raises(ValueError, match="Unknown tfds face dataset 'ffhq'; valid: 'lfw', 'celeb_a'"):
+    with pytest.raises(
+        ValueError, match="Unknown tfds face dataset 'ffhq'; valid: 'lfw', 'celeb_a'"
+    ):
         data.faces(source="tfds", name="ffhq")
 
 
@@ -89,7 +93,9 @@ def test_tfds_path_gives_the_bundled_shapes_and_dtypes_offline(tmp_path):
             assert f.dtype == np.float32 and set(fy) == {1}
         photos = data.photos("test", source="tfds", data_dir=tmp_path)
         assert len(photos) == 12
-        assert all(p.ndim == 3 and p.shape[-1] == 3 and p.dtype == np.float32 for p in photos.values())
+        assert all(
+            p.ndim == 3 and p.shape[-1] == 3 and p.dtype == np.float32 for p in photos.values()
+        )
         videos = data.moving_digits(2, frames=3, source="tfds", data_dir=tmp_path)
         assert videos.shape == (2, 3, 64, 64, 1)
 

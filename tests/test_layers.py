@@ -36,7 +36,9 @@ def test_encoder_refuses_a_stem_only_config():
 
 @pytest.mark.parametrize("training", [False, True])
 def test_binarizer_outputs_exactly_plus_minus_one(training):
-    bits = ops.convert_to_numpy(Binarizer(32, seed=3)(RNG.normal(size=(4, 2, 2, 16)), training=training))
+    bits = ops.convert_to_numpy(
+        Binarizer(32, seed=3)(RNG.normal(size=(4, 2, 2, 16)), training=training)
+    )
     assert bits.shape == (4, 2, 2, 32)
     assert set(np.unique(bits)) <= {-1.0, 1.0}
 

@@ -19,7 +19,9 @@ def _pair(shape, noise=0.1):
 @pytest.mark.parametrize("shape", [(40, 50), (40, 50, 3)])
 def test_psnr_and_ssim_match_scikit_image(shape):
     a, b = _pair(shape)
-    assert metrics.psnr(a, b) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=1.0), abs=1e-10)
+    assert metrics.psnr(a, b) == pytest.approx(
+        peak_signal_noise_ratio(a, b, data_range=1.0), abs=1e-10
+    )
     reference = structural_similarity(
         a, b, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
         channel_axis=-1 if len(shape) == 3 else None,
@@ -60,7 +62,9 @@ def test_ms_ssim_uses_fewer_renormalised_scales_for_small_images():
 def test_ms_ssim_size_limits_match_tensorflows():
     assert metrics.ms_ssim_min_size(5) == 161 and metrics.ms_ssim_min_size(1) == 11
     a, b = _pair((160, 160, 1))
-    with pytest.raises(ValueError, match=r"at least 161 px per side for 5 scales, got 160x160; pass scales=4"):
+    with pytest.raises(
+        ValueError, match=r"at least 161 px per side for 5 scales, got 160x160; pass scales=4"
+    ):
         metrics.ms_ssim(a, b, scales=5)
     with pytest.raises(tf.errors.InvalidArgumentError):
         tf.image.ssim_multiscale(a, b, 1.0)

@@ -21,7 +21,9 @@ def results_root(tmp_path, monkeypatch):
 
 
 def test_record_writes_quick_runs_apart_from_full_runs(results_root):
-    path = results.record("01_demo", psnr_db=20.5, ssim=dict(claim="SSIM 0.8", paper=0.8, ours=0.61))
+    path = results.record(
+        "01_demo", psnr_db=20.5, ssim=dict(claim="SSIM 0.8", paper=0.8, ours=0.61)
+    )
     assert path == results_root / "quick" / "01_demo.json"  # the test configuration is quick mode
     payload = json.loads(path.read_text())
     assert payload["quick_mode"] is True
@@ -52,7 +54,9 @@ def test_summary_tabulates_full_runs(results_root):
     assert "| ms_ssim | beats JPEG | 0.904 | 0.8712 |" in text
     assert "| seconds |  | - | 61 |" in text
     env = {**os.environ, "KERASLSTM_QUICK": "0"}
-    subprocess.run([sys.executable, "-m", "keraslstm.results"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "keraslstm.results"], check=True, env=env, capture_output=True
+    )
     assert (results_root / "summary.md").read_text().strip() == text.strip()
 
 
@@ -71,12 +75,15 @@ def test_pick_follows_quick_mode():
 
 
 def test_save_fig_and_plots_write_pngs(results_root):
-    fig = plotting.image_grid(np.random.default_rng(0).random((5, 8, 8, 1)), ncols=3, titles=list("abcde"))
+    fig = plotting.image_grid(
+        np.random.default_rng(0).random((5, 8, 8, 1)), ncols=3, titles=list("abcde")
+    )
     path = plotting.save_fig("grid", fig)
     assert path == results_root / "quick" / "figures" / "grid.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     ax = plotting.rate_distortion(
-        {"ours": ([0.25, 0.5], [0.8, 0.9])}, references={"Toderici 2017": ([0.25, 0.5], [0.904, 0.954])}
+        {"ours": ([0.25, 0.5], [0.8, 0.9])},
+        references={"Toderici 2017": ([0.25, 0.5], [0.904, 0.954])},
     )
     assert [line.get_label() for line in ax.get_lines()] == ["ours", "Toderici 2017 (published)"]
     ax = plotting.metric_curves({"loss": [3, 2, 1], "val": ([1, 3], [3, 1.5])})
