@@ -1,0 +1,35 @@
+"""keraslstm.evaluation: the cached digit classifier that scores generated digits."""
+
+import numpy as np
+import pytest
+
+from keraslstm import data, metrics
+from keraslstm.evaluation import DigitScorer, digit_classifier
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return DigitScorer()
+
+
+def test_cached_classifier_recognises_held_out_digits(scorer):
+    _, (x_test, y_test) = data.digits()
+    features, probs = scorer(x_test)
+    assert features.shape == (1000, 64) and probs.shape == (1000, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert np.mean(probs.argmax(axis=1) == y_test) >= 0.95
+
+
+def test_real_digits_score_near_the_top_of_the_inception_score(scorer):
+    _, (x_test, _) = data.digits()
+    _, probs = scorer(x_test)
+    assert metrics.inception_score(probs)[0] > 8.0
+    _, noise_probs = scorer(np.random.default_rng(0).random((1000, 28, 28, 1)))
+    assert metrics.inception_score(noise_probs)[0] < 3.0
+
+
+def test_scorer_names_wrong_shapes_and_missing_files(scorer, tmp_path):
+    with pytest.raises(ValueError, match=r"\(n, 28, 28, 1\) images"):
+        scorer(np.zeros((4, 28, 28)))
+    with pytest.raises(FileNotFoundError, match="python -m keraslstm.evaluation"):
+        digit_classifier(tmp_path / "none.keras")

@@ -1,0 +1,142 @@
+"""keraslstm.gan: each loss variant trains, the gradient penalty, conditioning, saving."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras import ops
+
+from keraslstm import gan
+
+RNG = np.random.default_rng(4)
+IMAGES = RNG.random((16, 8, 8, 1)).astype("float32")
+
+
+def _toy_gan(loss, num_classes=None):
+    keras.utils.set_random_seed(0)
+    model = gan.GAN(
+        gan.mlp_generator(4, (8, 8, 1), num_classes, width=16),
+        gan.mlp_discriminator((8, 8, 1), num_classes, width=16),
+        latent_dim=4,
+        loss=loss,
+        num_classes=num_classes,
+        seed=0,
+    )
+    model.compile(keras.optimizers.SGD(0.005), keras.optimizers.SGD(0.005))
+    return model
+
+
+def _fixed_noise(model, n=16):
+    z = keras.random.normal((n, 4), seed=1)
+    model._noise = lambda _: z  # the same fakes before and after a step
+    return z
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_a_discriminator_step_lowers_its_loss(loss, monkeypatch):
+    # the same penalty points too, so that two WGAN-GP critic losses are comparable
+    monkeypatch.setattr(gan, "interpolates", lambda real, fake, seed=None: 0.5 * (real + fake))
+    model = _toy_gan(loss)
+    _fixed_noise(model)
+    before = float(model.d_step(IMAGES))
+    after = float(model.d_step(IMAGES))
+    assert after < before
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_a_generator_step_lowers_its_loss(loss):
+    model = _toy_gan(loss)
+    _fixed_noise(model)
+    before = float(model.g_step(16))
+    after = float(model.g_step(16))
+    assert after < before
+
+
+def test_losses_against_hand_values():
+    real, fake = ops.convert_to_tensor([[2.0], [0.0]]), ops.convert_to_tensor([[-1.0], [1.0]])
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    expected = np.mean(softplus(-np.array([2.0, 0.0]))) + np.mean(softplus(np.array([-1.0, 1.0])))
+    assert float(gan.discriminator_loss("minimax", real, fake)) == pytest.approx(expected, rel=1e-5)
+    assert float(gan.discriminator_loss("lsgan", real, fake)) == pytest.approx(
+        0.5 * 1.0 + 0.5 * 1.0
+    )
+    assert float(gan.discriminator_loss("wgan_gp", real, fake)) == pytest.approx(0.0 - 1.0)
+    assert float(gan.generator_loss("non_saturating", fake)) == pytest.approx(
+        np.mean(softplus(np.array([1.0, -1.0]))), rel=1e-5
+    )
+    assert float(gan.generator_loss("minimax", fake)) == pytest.approx(
+        -np.mean(softplus(np.array([-1.0, 1.0]))), rel=1e-5
+    )
+    assert float(gan.generator_loss("lsgan", fake)) == pytest.approx(0.5 * (4 + 0) / 2)
+    with pytest.raises(ValueError, match="Unknown GAN loss 'hinge'; valid: 'minimax'"):
+        gan.generator_loss("hinge", fake)
+
+
+def test_interpolates_lie_on_the_segments_between_real_and_fake():
+    real = tf.constant(RNG.random((50, 3, 3, 1)).astype("float32"))
+    fake = tf.constant(RNG.random((50, 3, 3, 1)).astype("float32"))
+    points = gan.interpolates(real, fake, seed=keras.random.SeedGenerator(0)).numpy()
+    alpha = (points - real.numpy()) / (fake.numpy() - real.numpy())
+    assert np.allclose(alpha, alpha[:, :1, :1, :1], atol=1e-4)  # one weight per sample
+    assert 0 <= alpha.min() and alpha.max() <= 1 and alpha.std() > 0.1
+
+
+def test_gradient_penalty_of_a_linear_critic_is_known():
+    w = tf.constant(RNG.normal(size=(4, 1)).astype("float32"))
+    points = tf.constant(RNG.normal(size=(8, 4)).astype("float32"))
+    expected = (np.linalg.norm(w.numpy()) - 1.0) ** 2
+    assert float(gan.gradient_penalty(lambda p: p @ w, points)) == pytest.approx(expected, rel=1e-5)
+    unit = w / tf.norm(w)
+    assert float(gan.gradient_penalty(lambda p: p @ unit, points)) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_wgan_gp_penalises_the_critic_on_interpolates(monkeypatch):
+    seen = []
+    original = gan.gradient_penalty
+
+    def spy(critic_fn, points):
+        seen.append(points)
+        return original(critic_fn, points)
+
+    monkeypatch.setattr(gan, "gradient_penalty", spy)
+    model = _toy_gan("wgan_gp")
+    z = _fixed_noise(model)
+    model.d_step(IMAGES)
+    fake = model(z, training=True).numpy()
+    alpha = (seen[0].numpy() - IMAGES) / (fake - IMAGES)
+    assert np.allclose(alpha, np.median(alpha, axis=(1, 2, 3), keepdims=True), atol=2e-2)
+
+
+def test_fit_tracks_both_losses_and_conditioning_needs_labels():
+    model = _toy_gan("lsgan", num_classes=3)
+    labels = RNG.integers(3, size=16)
+    history = model.fit((IMAGES, labels), epochs=2, batch_size=8, verbose=0)
+    assert set(history.history) == {"d_loss", "g_loss"} and len(history.history["g_loss"]) == 2
+    assert model.generate(5, labels=[0, 1, 2, 0, 1]).shape == (5, 8, 8, 1)
+    with pytest.raises(ValueError, match="conditional: pass integer labels"):
+        model.generate(5)
+
+
+def test_dcgan_networks_and_sample_grid_callback():
+    generator = gan.dcgan_generator(8, (28, 28, 1), num_classes=10, width=8)
+    discriminator = gan.dcgan_discriminator((28, 28, 1), num_classes=10, width=8)
+    model = gan.GAN(generator, discriminator, 8, loss="wgan_gp", num_classes=10, d_steps=2)
+    model.compile()
+    grid = gan.SampleGrid(n=12)
+    x = RNG.random((8, 28, 28, 1)).astype("float32")
+    model.fit((x, np.arange(8)), epochs=2, batch_size=8, verbose=0, callbacks=[grid])
+    assert len(grid.grids) == 2 and grid.grids[1].shape == (12, 28, 28, 1)
+    assert 0 <= grid.grids[1].min() and grid.grids[1].max() <= 1
+    with pytest.raises(ValueError, match="divisible by 4, got 25"):
+        gan.dcgan_generator(8, (25, 25, 1))
+
+
+def test_gan_round_trips_through_keras_file(tmp_path):
+    model = _toy_gan("non_saturating", num_classes=3)
+    model.fit((IMAGES, RNG.integers(3, size=16)), epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "gan.keras")
+    loaded = keras.models.load_model(tmp_path / "gan.keras")
+    assert loaded.loss_kind == "non_saturating" and loaded.num_classes == 3
+    np.testing.assert_array_equal(
+        loaded.generate(4, labels=[0, 1, 2, 0]), model.generate(4, labels=[0, 1, 2, 0])
+    )
