@@ -3,10 +3,16 @@
 The layers use `keras.ops` only, so they run on the TensorFlow, JAX and PyTorch backends.
 """
 
-from keraslstm import data, metrics, plotting, results
-from keraslstm.cells import ConvLSTMCell, ConvRNN, HardSigmoidLSTMCell, hard_sigmoid
-from keraslstm.config import pick, quick_mode, setup
-from keraslstm.layers import Binarizer, ConvLSTMEncoder, DepthToSpace
+import os
+
+os.environ.setdefault(
+    "TF_CPP_MIN_LOG_LEVEL", "2"
+)  # TensorFlow's C++ info lines drown notebook output
+
+from keraslstm import data, metrics, plotting, results  # noqa: E402
+from keraslstm.cells import ConvLSTMCell, ConvRNN, HardSigmoidLSTMCell, hard_sigmoid  # noqa: E402
+from keraslstm.config import pick, quick_mode, setup  # noqa: E402
+from keraslstm.layers import Binarizer, ConvLSTMEncoder, DepthToSpace  # noqa: E402
 
 __all__ = [
     "Binarizer",

@@ -19,6 +19,7 @@ __all__ = [
     "ms_ssim_min_size",
     "iou",
     "dice",
+    "sharpness",
     "frechet_distance",
     "inception_score",
     "precision_recall",
@@ -139,6 +140,17 @@ def _halve(x):
     pad = [(0, 0), (0, x.shape[1] % 2), (0, x.shape[2] % 2), (0, 0)]
     x = np.pad(x, pad, mode="symmetric")
     return 0.25 * (x[:, ::2, ::2] + x[:, 1::2, ::2] + x[:, ::2, 1::2] + x[:, 1::2, 1::2])
+
+
+def sharpness(images):
+    """Variance of the Laplacian per image (a standard focus measure): blurry images score low.
+
+    Takes `(H, W)`, `(H, W, C)` or `(N, H, W, C)`; channels are averaged first.
+    """
+    x, _, single = _as_batch(images, images, "sharpness")
+    gray = x.mean(axis=-1)
+    laplacian = np.stack([ndimage.laplace(image, mode="reflect") for image in gray])
+    return _result(laplacian.reshape(len(gray), -1).var(axis=1), single)
 
 
 def _masks(a, b, threshold, name):

@@ -92,6 +92,19 @@ def test_iou_and_dice_on_hand_computed_masks():
     assert metrics.dice(a, 1 - a) == 0.0
 
 
+def test_sharpness_is_the_variance_of_the_laplacian_and_drops_with_blur():
+    from scipy import ndimage
+
+    image = RNG.random((32, 32))
+    expected = ndimage.laplace(image, mode="reflect").var()
+    assert metrics.sharpness(image) == pytest.approx(expected)
+    blurred = ndimage.gaussian_filter(image, 1.5)
+    assert metrics.sharpness(np.stack([image, blurred])[..., None]).tolist() == pytest.approx(
+        [expected, ndimage.laplace(blurred, mode="reflect").var()]
+    )
+    assert metrics.sharpness(blurred) < 0.1 * metrics.sharpness(image)
+
+
 def test_frechet_distance_matches_scipy_sqrtm():
     a = RNG.normal(size=(500, 6))
     b = RNG.normal(0.3, 1.5, size=(400, 6)) @ RNG.normal(size=(6, 6))

@@ -1,0 +1,102 @@
+"""The ten generative models of notebook 02 (seed 001), built, trained and scored by name.
+
+Every model sees the same data, epochs, batch size and seed; `score` measures samples with the
+cached digit classifier (`keraslstm.evaluation`) so the numbers are comparable across models.
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from keraslstm import gan, metrics, vae
+
+__all__ = ["MODELS", "build", "train", "sample", "score"]
+
+# name -> (family, constructor options)
+MODELS = {
+    "GAN": ("gan", dict(net="mlp", loss="non_saturating")),
+    "DCGAN": ("gan", dict(net="dcgan", loss="non_saturating")),
+    "CGAN": ("gan", dict(net="dcgan", loss="non_saturating", conditional=True)),
+    "LSGAN": ("gan", dict(net="dcgan", loss="lsgan")),
+    "WGAN-GP": ("gan", dict(net="dcgan", loss="wgan_gp", d_steps=3)),
+    "VAE": ("vae", dict(beta=1.0)),
+    "beta-VAE (beta=4)": ("vae", dict(beta=4.0)),
+    "beta-VAE (beta=0.25)": ("vae", dict(beta=0.25)),
+    "CVAE": ("vae", dict(beta=1.0, conditional=True)),
+    "deep VAE": ("vae", dict(beta=1.0, hidden=(512, 512, 256, 256))),
+    "VAE-GAN": ("vaegan", dict(beta=1.0)),
+}
+
+
+def build(name, image_shape=(28, 28, 1), latent_dim=32, num_classes=10, width=64, seed=0):
+    """A compiled model of `MODELS[name]` for `image_shape` images."""
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; valid: {', '.join(MODELS)}")
+    keras.utils.set_random_seed(seed)
+    family, options = MODELS[name]
+    classes = num_classes if options.get("conditional") else None
+    if family == "gan":
+        if options["net"] == "mlp":
+            generator = gan.mlp_generator(latent_dim, image_shape, classes, width=4 * width)
+            discriminator = gan.mlp_discriminator(image_shape, classes, width=4 * width)
+        else:
+            generator = gan.dcgan_generator(latent_dim, image_shape, classes, width=width)
+            discriminator = gan.dcgan_discriminator(image_shape, classes, width=width)
+        model = gan.GAN(
+            generator, discriminator, latent_dim, loss=options["loss"], num_classes=classes,
+            d_steps=options.get("d_steps", 1), seed=seed,
+        )  # fmt: skip
+        model.compile()
+        return model
+    hidden = options.get("hidden", (512, 256))
+    encoder = vae.mlp_encoder(latent_dim, image_shape, classes, hidden=hidden)
+    decoder = vae.mlp_decoder(latent_dim, image_shape, classes, hidden=hidden[::-1])
+    if family == "vaegan":
+        discriminator = gan.dcgan_discriminator(image_shape, width=width)
+        model = vae.VAEGAN(
+            encoder, decoder, discriminator, latent_dim, beta=options["beta"], seed=seed
+        )
+        model.compile()
+        return model
+    model = vae.VAE(
+        encoder, decoder, latent_dim, beta=options["beta"], num_classes=classes, seed=seed
+    )
+    model.compile(keras.optimizers.Adam(1e-3))
+    return model
+
+
+def train(model, images, labels, epochs, batch_size=64, callbacks=()):
+    """Fit on (images, labels) when the model is conditional, else on images; returns (history, seconds)."""
+    conditional = getattr(model, "num_classes", None) is not None
+    data = (images, labels) if conditional else images
+    start = time.perf_counter()
+    history = model.fit(
+        data, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=list(callbacks)
+    )
+    return history.history, time.perf_counter() - start
+
+
+def sample(model, n, seed=0):
+    """`n` generated images and the labels they were asked for (classes in turn; None if unconditional)."""
+    labels = np.arange(n) % model.num_classes if model.num_classes is not None else None
+    return model.generate(n, labels=labels, seed=seed), labels
+
+
+def score(scorer, real_images, fake_images, fake_labels=None, k=3):
+    """FID, IS, precision, recall and (conditional models) class accuracy of `fake_images`.
+
+    IS uses splits of 100 samples (at most 10): smaller splits bias it low.
+    """
+    real_features, _ = scorer(real_images)
+    features, probs = scorer(fake_images)
+    precision, recall = metrics.precision_recall(real_features, features, k=k)
+    result = {
+        "FID": metrics.frechet_distance(real_features, features),
+        "IS": metrics.inception_score(probs, splits=min(10, max(1, len(probs) // 100)))[0],
+        "precision": precision,
+        "recall": recall,
+    }
+    if fake_labels is not None:
+        result["class accuracy"] = float(np.mean(probs.argmax(axis=1) == fake_labels))
+    return result
