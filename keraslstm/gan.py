@@ -18,6 +18,7 @@ __all__ = [
     "discriminator_loss",
     "generator_loss",
     "interpolates",
+    "latent_inputs",
     "gradient_penalty",
     "mlp_generator",
     "mlp_discriminator",
@@ -73,6 +74,17 @@ def gradient_penalty(critic_fn, points):
     grads = tape.gradient(scores, points)
     norms = ops.sqrt(ops.sum(ops.reshape(grads, (ops.shape(grads)[0], -1)) ** 2, axis=1) + 1e-12)
     return ops.mean((norms - 1.0) ** 2)
+
+
+def latent_inputs(latent_dim, num_classes, n=None, labels=None, z=None, seed=0):
+    """Prior draws N(0, I) (or the given `z`) and one-hot `labels` for a generator or decoder."""
+    if z is None:
+        z = np.random.default_rng(seed).normal(size=(n, latent_dim)).astype("float32")
+    if num_classes is None:
+        return z, None
+    if labels is None:
+        raise ValueError("this model is conditional: pass integer labels, one per image")
+    return z, np.eye(num_classes, dtype="float32")[np.asarray(labels)]
 
 
 def _inputs(latent_or_shape, num_classes, name):
@@ -241,13 +253,7 @@ class GAN(keras.Model):
 
     def generate(self, n=None, labels=None, z=None, seed=0):
         """`n` images (or one per row of `z`) as a NumPy array; `labels` are integers for a CGAN."""
-        if z is None:
-            z = np.random.default_rng(seed).normal(size=(n, self.latent_dim)).astype("float32")
-        onehot = None
-        if self.num_classes is not None:
-            if labels is None:
-                raise ValueError("this GAN is conditional: pass integer labels, one per image")
-            onehot = np.eye(self.num_classes, dtype="float32")[np.asarray(labels)]
+        z, onehot = latent_inputs(self.latent_dim, self.num_classes, n, labels, z, seed)
         return ops.convert_to_numpy(self(z, onehot, training=False))
 
     def get_config(self):

@@ -5,7 +5,19 @@ import numpy as np
 
 from keraslstm.results import results_dir
 
-__all__ = ["image_grid", "metric_curves", "rate_distortion", "save_fig"]
+__all__ = ["mosaic", "image_grid", "metric_curves", "rate_distortion", "save_fig"]
+
+
+def mosaic(images, ncols):
+    """Tile `(n, H, W)` or `(n, H, W, C)` images, n a multiple of `ncols`, into one array for `imshow`."""
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    n, h, w = images.shape[:3]
+    if n % ncols:
+        raise ValueError(f"mosaic needs a multiple of ncols={ncols} images, got {n}")
+    rows = images.reshape(n // ncols, ncols, h, w, *images.shape[3:])
+    return rows.swapaxes(1, 2).reshape(n // ncols * h, ncols * w, *images.shape[3:])
 
 
 def image_grid(images, ncols=8, titles=None, scale=1.2, suptitle=None):

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from keraslstm.gan import discriminator_loss, generator_loss
+from keraslstm.gan import discriminator_loss, generator_loss, latent_inputs
 
 __all__ = ["VAE", "VAEGAN", "kl_divergence", "mlp_encoder", "mlp_decoder"]
 
@@ -115,13 +115,7 @@ class VAE(keras.Model):
 
     def generate(self, n=None, labels=None, z=None, seed=0):
         """Decode `n` draws from the prior (or the rows of `z`); integer `labels` for a CVAE."""
-        if z is None:
-            z = np.random.default_rng(seed).normal(size=(n, self.latent_dim)).astype("float32")
-        onehot = None
-        if self.num_classes is not None:
-            if labels is None:
-                raise ValueError("this VAE is conditional: pass integer labels, one per image")
-            onehot = np.eye(self.num_classes, dtype="float32")[np.asarray(labels)]
+        z, onehot = latent_inputs(self.latent_dim, self.num_classes, n, labels, z, seed)
         return ops.convert_to_numpy(self.decoder(self._with_label(z, onehot), training=False))
 
     def get_config(self):

@@ -90,3 +90,13 @@ def test_save_fig_and_plots_write_pngs(results_root):
     assert len(ax.get_lines()) == 2
     with pytest.raises(ValueError, match="got 2 titles for 5 images"):
         plotting.image_grid(np.zeros((5, 8, 8)), titles=["a", "b"])
+
+
+def test_mosaic_places_images_row_by_row():
+    images = np.arange(6)[:, None, None, None] * np.ones((6, 2, 3, 1))
+    tiled = plotting.mosaic(images, ncols=3)
+    assert tiled.shape == (4, 9)
+    assert tiled[0, 0] == 0 and tiled[0, 3] == 1 and tiled[2, 0] == 3 and tiled[3, 8] == 5
+    assert plotting.mosaic(np.zeros((4, 2, 2, 3)), ncols=2).shape == (4, 4, 3)
+    with pytest.raises(ValueError, match="multiple of ncols=4 images, got 6"):
+        plotting.mosaic(images, ncols=4)
