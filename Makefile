@@ -36,7 +36,7 @@ reproduce: $(STAMP)
 		env -u KERASLSTM_QUICK $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.timeout=-1 "$$nb" || exit 1; \
 	done
-	$(BIN)/python -m keraslstm.results
+	$(BIN)/python -c 'from keraslstm.results import main; main()'
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/lstm_cell.py

@@ -4,13 +4,12 @@
 ours=0.87))` writes `results/05_lstm_image_compression.json`. A value is a number (a plain
 measurement) or a dict with `ours` and optionally `paper` and `claim`. In quick mode the files go
 to `results/quick/`, so test runs never overwrite the numbers of a full run.
-`python -m keraslstm.results` builds `results/summary.md` from the full-run files.
+`keraslstm.results.main()` (run by `make reproduce`) builds `results/summary.md` from the full-run files.
 """
 
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 from keraslstm.config import quick_mode
@@ -58,9 +57,13 @@ def record(notebook, **figures):
 
 
 def load(directory=None):
-    """All recorded notebooks in `directory` (default: the full-run results), sorted by name."""
+    """All recorded notebooks in `directory` (default: the full-run results), sorted by name.
+
+    Other JSON files there (`benchmarks.json`) are not notebook records and are left out.
+    """
     directory = Path(directory) if directory is not None else results_dir(quick=False)
-    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+    payloads = [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+    return [p for p in payloads if "notebook" in p and "figures" in p]
 
 
 def _format(value):
@@ -97,8 +100,4 @@ def main():
     path = directory / "summary.md"
     path.write_text(summary(directory) + "\n")
     print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return path

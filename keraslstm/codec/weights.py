@@ -1,0 +1,59 @@
+"""Shipped codec weights: `load_model()` returns the pretrained `ResidualLSTMCodec`.
+
+A weights file `NAME.weights.h5` sits next to `NAME.json`, which holds the model's config and
+how it was trained (command, steps, data, seconds).
+"""
+
+import functools
+import json
+from pathlib import Path
+
+from keraslstm.codec.fileformat import CodecError
+from keraslstm.codec.model import ResidualLSTMCodec
+
+__all__ = ["DEFAULT_WEIGHTS", "load_model", "save_model", "model_info"]
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default.weights.h5"
+
+
+def _sidecar(path):
+    return Path(str(path).removesuffix(".weights.h5") + ".json")
+
+
+def model_info(path=DEFAULT_WEIGHTS):
+    """The JSON sidecar of a weights file: model config and training record."""
+    sidecar = _sidecar(path)
+    if not Path(path).exists() or not sidecar.exists():
+        raise CodecError(
+            f"no codec weights at {path} (with {sidecar.name}); train some with "
+            "`python -m keraslstm.codec train --steps N --out W.weights.h5`"
+        )
+    return json.loads(sidecar.read_text())
+
+
+@functools.cache
+def _load(path):
+    info = model_info(path)
+    model = ResidualLSTMCodec(**info["config"])
+    model.build((None, model.stride * 2, model.stride * 2, 3))
+    model.load_weights(path)
+    return model
+
+
+def load_model(path=None):
+    """The codec stored at `path` (default: the pretrained weights shipped with the package)."""
+    return _load(str(Path(path or DEFAULT_WEIGHTS).resolve()))
+
+
+def save_model(model, path, **training):
+    """Write `path` (weights) and its JSON sidecar (config plus the `training` record)."""
+    path = Path(path)
+    if not path.name.endswith(".weights.h5"):
+        raise CodecError(f"weights files end in .weights.h5, got {path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(path)
+    config = {
+        k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")
+    }
+    _sidecar(path).write_text(json.dumps({"config": config, "training": training}, indent=2) + "\n")
+    return path
