@@ -40,6 +40,7 @@ reproduce: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/lstm_cell.py
+	$(BIN)/python benchmarks/codec.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

@@ -268,6 +268,18 @@ def test_cli_reads_every_image_kind_and_fails_clearly(weights, tmp_path, capsys)
     assert "error:" in capsys.readouterr().err
 
 
+def test_saved_weights_hold_no_optimizer_state(weights, model):
+    import h5py
+
+    with h5py.File(weights) as f:
+        stored = []
+        f.visititems(
+            lambda name, obj: stored.append(name) if isinstance(obj, h5py.Dataset) else None
+        )
+    assert not any("optimizer" in name for name in stored)
+    assert len(stored) == len(model.get_weights())
+
+
 def test_missing_weights_name_the_train_command(tmp_path):
     with pytest.raises(CodecError, match="python -m keraslstm.codec train"):
         load_model(tmp_path / "none.weights.h5")

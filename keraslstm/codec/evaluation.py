@@ -82,10 +82,13 @@ def _quality(original, decoded):
     return metrics.ms_ssim(a, b), metrics.psnr(a, b)
 
 
-def evaluate(source="bundled", bpps=(0.125, 0.25, 0.5, 1.0, 2.0), model_path=None):
-    """Rows (codec, target bpp, mean real bpp, mean MS-SSIM, mean PSNR, images reached) over the images."""
-    model = load_model(model_path)
-    images = evaluation_images(source)
+def evaluate(source="bundled", bpps=(0.125, 0.25, 0.5, 1.0, 2.0), model_path=None, model=None):
+    """Rows (codec, target bpp, mean real bpp, mean MS-SSIM, mean PSNR, images reached).
+
+    `source` is 'bundled', a folder, or a dict {name: uint8 (H, W, 3) image}.
+    """
+    model = model or load_model(model_path)
+    images = source if isinstance(source, dict) else evaluation_images(source)
     results = {}
     for image in images.values():
         files, reconstructions = rate_ladder(model, image)  # one encode serves every rate

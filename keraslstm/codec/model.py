@@ -290,6 +290,35 @@ class ResidualLSTMCodec(keras.Model):
             "seed": self.seed,
         }
 
+    def shape_table(self, size=32):
+        """[(stage, output shape)] for one iteration on a `size` x `size` patch (the paper's Fig. 1)."""
+        if not self.built:
+            self.build((None, size, size, 3))
+        x = ops.zeros((1, size, size, 3))
+        rows = [("input patch", x.shape)]
+        x = self.encoder.stem(x)
+        rows.append(("encoder conv 3x3/2", x.shape))
+        for cell in self.encoder.cells:
+            x, _ = cell(x, cell.get_initial_state(x))
+            rows.append((f"encoder ConvLSTM {cell.kernel_size}x{cell.kernel_size}/2", x.shape))
+        x = self.binarizer(x)
+        rows.append((f"binarizer ({self.bits} bits)", x.shape))
+        decoder = self.decoder
+        x = decoder.stem(x)
+        rows.append(("decoder conv 1x1", x.shape))
+        for cell, up in zip(decoder.cells, decoder.upsamplers, strict=True):
+            x, _ = cell(x, cell.get_initial_state(x))
+            rows.append((f"decoder ConvLSTM {cell.kernel_size}x{cell.kernel_size}", x.shape))
+            x = up(x)
+            rows.append(
+                (
+                    f"  {'recovery block' if decoder.upsample == 'recovery' else 'depth-to-space'} x2",
+                    x.shape,
+                )
+            )
+        rows.append(("decoder conv 1x1 (tanh)", decoder.to_rgb(x).shape))
+        return [(stage, tuple(shape[1:])) for stage, shape in rows]
+
     def fingerprint(self):
         """8 bytes identifying this model's configuration and weights (stored in every file)."""
         import hashlib

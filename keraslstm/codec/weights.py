@@ -51,9 +51,13 @@ def save_model(model, path, **training):
     if not path.name.endswith(".weights.h5"):
         raise CodecError(f"weights files end in .weights.h5, got {path.name}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save_weights(path)
     config = {
         k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")
     }
+    # An uncompiled copy: save_weights of a compiled model also stores the optimizer's moments.
+    bare = ResidualLSTMCodec(**config)
+    bare.build((None, bare.stride * 2, bare.stride * 2, 3))
+    bare.set_weights(model.get_weights())
+    bare.save_weights(path)
     _sidecar(path).write_text(json.dumps({"config": config, "training": training}, indent=2) + "\n")
     return path
