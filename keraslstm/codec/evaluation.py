@@ -43,7 +43,7 @@ def baseline(image, codec, target_bpp):
     """(decoded uint8 image, real bpp) of `codec` at the best quality within `target_bpp`, or None."""
     height, width = image.shape[:2]
     if codec == "JPEG 2000":  # quality is a compression ratio: search it from high to low rate
-        candidates = 24.0 * 2.0 ** (np.arange(0, 12, 0.125))
+        candidates = 24.0 * 2.0 ** (np.arange(-3, 12, 0.125))  # ratio 3 (8 bpp) upwards
         candidates = candidates[candidates >= 24.0 / max(target_bpp, 1e-6) * 0.5]
     else:
         candidates = np.arange(100, 0, -1)
