@@ -1,4 +1,4 @@
-"""The layers under the JAX backend (a GPU machine without TensorFlow trains them this way)."""
+"""The layers and the codec under the JAX backend (a GPU machine without TensorFlow trains them so)."""
 
 import importlib.util
 import os
@@ -43,6 +43,14 @@ SCRIPT = textwrap.dedent(
     seq = rng.random((2, 3, 8, 8, 2)).astype("float32")
     rnn = keras.Sequential([keras.Input((3, 8, 8, 2)), ConvRNN(ConvLSTMCell(4, 3, strides=2))])
     assert rnn(seq).shape == (2, 4, 4, 4)
+    from keraslstm.codec import ResidualLSTMCodec, compress, decompress
+
+    codec = ResidualLSTMCodec(iterations=2, encoder_filters=(8, 16, 16, 16), decoder_filters=(16, 16, 16, 16))
+    codec.compile(optimizer="adam")
+    losses = codec.fit(patches, epochs=2, batch_size=4, verbose=0).history["loss"]
+    assert np.isfinite(losses).all()
+    image = (rng.random((20, 36, 3)) * 255).astype("uint8")
+    assert decompress(compress(image, iterations=2, model=codec), model=codec).shape == image.shape
     print("ok")
     """
 )
