@@ -6,8 +6,8 @@ The layers use `keras.ops` only, so they run on the TensorFlow, JAX and PyTorch 
 import os
 
 os.environ.setdefault(
-    "TF_CPP_MIN_LOG_LEVEL", "2"
-)  # TensorFlow's C++ info lines drown notebook output
+    "TF_CPP_MIN_LOG_LEVEL", "3"
+)  # TensorFlow's C++ log lines (info, warnings, grappler errors) drown notebook output
 
 from keraslstm import data, metrics, plotting, results  # noqa: E402
 from keraslstm.cells import ConvLSTMCell, ConvRNN, HardSigmoidLSTMCell, hard_sigmoid  # noqa: E402

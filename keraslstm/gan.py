@@ -2,14 +2,17 @@
 
 One `GAN` model takes a generator, a discriminator (logits out) and a loss variant:
 `"minimax"` and `"non_saturating"` (Goodfellow 2014), `"lsgan"` (Mao 2017) and `"wgan_gp"`
-(Gulrajani 2017: Wasserstein critic plus a gradient penalty on interpolates). With
+(Gulrajani 2017: Wasserstein critic plus a gradient penalty on interpolates). The networks
+come from `keraslstm.networks`. With
 `num_classes`, both networks also take a one-hot label (CGAN, Mirza 2014). The train step uses
 `tf.GradientTape`, so it needs the TensorFlow backend; the loss functions are `keras.ops`.
 """
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import ops
+
+from keraslstm.networks import latent_inputs
 
 __all__ = [
     "LOSSES",
@@ -18,12 +21,7 @@ __all__ = [
     "discriminator_loss",
     "generator_loss",
     "interpolates",
-    "latent_inputs",
     "gradient_penalty",
-    "mlp_generator",
-    "mlp_discriminator",
-    "dcgan_generator",
-    "dcgan_discriminator",
 ]
 
 LOSSES = ("minimax", "non_saturating", "lsgan", "wgan_gp")
@@ -74,80 +72,6 @@ def gradient_penalty(critic_fn, points):
     grads = tape.gradient(scores, points)
     norms = ops.sqrt(ops.sum(ops.reshape(grads, (ops.shape(grads)[0], -1)) ** 2, axis=1) + 1e-12)
     return ops.mean((norms - 1.0) ** 2)
-
-
-def latent_inputs(latent_dim, num_classes, n=None, labels=None, z=None, seed=0):
-    """Prior draws N(0, I) (or the given `z`) and one-hot `labels` for a generator or decoder."""
-    if z is None:
-        z = np.random.default_rng(seed).normal(size=(n, latent_dim)).astype("float32")
-    if num_classes is None:
-        return z, None
-    if labels is None:
-        raise ValueError("this model is conditional: pass integer labels, one per image")
-    return z, np.eye(num_classes, dtype="float32")[np.asarray(labels)]
-
-
-def _inputs(latent_or_shape, num_classes, name):
-    main = keras.Input(latent_or_shape, name=name)
-    label = keras.Input((num_classes,), name="label") if num_classes else None
-    return main, label
-
-
-def _model(inputs, label, outputs, name):
-    return keras.Model([inputs, label] if label is not None else inputs, outputs, name=name)
-
-
-def mlp_generator(latent_dim, image_shape=(28, 28, 1), num_classes=None, width=256):
-    """The original GAN's generator: two dense layers, sigmoid pixels in [0, 1]."""
-    z, label = _inputs((latent_dim,), num_classes, "z")
-    x = z if label is None else layers.Concatenate()([z, label])
-    x = layers.Dense(width, activation="relu")(x)
-    x = layers.Dense(2 * width, activation="relu")(x)
-    x = layers.Dense(int(np.prod(image_shape)), activation="sigmoid")(x)
-    return _model(z, label, layers.Reshape(image_shape)(x), "mlp_generator")
-
-
-def mlp_discriminator(image_shape=(28, 28, 1), num_classes=None, width=256):
-    """The original GAN's discriminator: two LeakyReLU dense layers, one logit out."""
-    image, label = _inputs(image_shape, num_classes, "image")
-    x = layers.Flatten()(image)
-    if label is not None:
-        x = layers.Concatenate()([x, label])
-    x = layers.LeakyReLU(0.2)(layers.Dense(2 * width)(x))
-    x = layers.LeakyReLU(0.2)(layers.Dense(width)(x))
-    return _model(image, label, layers.Dense(1)(x), "mlp_discriminator")
-
-
-def dcgan_generator(latent_dim, image_shape=(28, 28, 1), num_classes=None, width=64):
-    """DCGAN generator (Radford 2016): dense to side/4, two stride-2 transposed convs with BN."""
-    side, channels = image_shape[0], image_shape[-1]
-    if side % 4:
-        raise ValueError(f"dcgan_generator needs an image side divisible by 4, got {side}")
-    z, label = _inputs((latent_dim,), num_classes, "z")
-    x = z if label is None else layers.Concatenate()([z, label])
-    x = layers.Dense((side // 4) ** 2 * 2 * width, use_bias=False)(x)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
-    x = layers.Reshape((side // 4, side // 4, 2 * width))(x)
-    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False)(x)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
-    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="sigmoid")(x)
-    return _model(z, label, x, "dcgan_generator")
-
-
-def dcgan_discriminator(image_shape=(28, 28, 1), num_classes=None, width=64):
-    """DCGAN discriminator: two stride-2 LeakyReLU convs, one logit. Labels join as extra channels.
-
-    No batch normalisation, so the same network serves as a WGAN-GP critic (the penalty is per sample).
-    """
-    image, label = _inputs(image_shape, num_classes, "image")
-    x = image
-    if label is not None:
-        planes = layers.Reshape((1, 1, num_classes))(label)
-        planes = layers.UpSampling2D(image_shape[:2])(planes)
-        x = layers.Concatenate()([image, planes])
-    x = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same")(x))
-    x = layers.LeakyReLU(0.2)(layers.Conv2D(2 * width, 4, strides=2, padding="same")(x))
-    return _model(image, label, layers.Dense(1)(layers.Flatten()(x)), "dcgan_discriminator")
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")

@@ -8,50 +8,17 @@ decoder's outputs (Larsen 2016) and trains with two optimizers (TensorFlow backe
 """
 
 import keras
-import numpy as np
-from keras import layers, ops
+from keras import ops
 
-from keraslstm.gan import discriminator_loss, generator_loss, latent_inputs
+from keraslstm.gan import discriminator_loss, generator_loss
+from keraslstm.networks import latent_inputs
 
-__all__ = ["VAE", "VAEGAN", "kl_divergence", "mlp_encoder", "mlp_decoder"]
+__all__ = ["VAE", "VAEGAN", "kl_divergence"]
 
 
 def kl_divergence(z_mean, z_log_var):
     """KL(N(mean, exp(log_var)) || N(0, I)) per sample, summed over latent dimensions."""
     return -0.5 * ops.sum(1.0 + z_log_var - z_mean**2 - ops.exp(z_log_var), axis=-1)
-
-
-def mlp_encoder(latent_dim, image_shape=(28, 28, 1), num_classes=None, hidden=(512, 256)):
-    """Image (and label) -> (z_mean, z_log_var) through ReLU dense layers of widths `hidden`."""
-    image = keras.Input(image_shape, name="image")
-    inputs = [image]
-    x = layers.Flatten()(image)
-    if num_classes:
-        label = keras.Input((num_classes,), name="label")
-        inputs.append(label)
-        x = layers.Concatenate()([x, label])
-    for width in hidden:
-        x = layers.Dense(width, activation="relu")(x)
-    outputs = [
-        layers.Dense(latent_dim, name="z_mean")(x),
-        layers.Dense(latent_dim, name="z_log_var")(x),
-    ]
-    return keras.Model(inputs if num_classes else image, outputs, name="encoder")
-
-
-def mlp_decoder(latent_dim, image_shape=(28, 28, 1), num_classes=None, hidden=(256, 512)):
-    """Latent code (and label) -> pixel probabilities through ReLU dense layers of widths `hidden`."""
-    z = keras.Input((latent_dim,), name="z")
-    inputs = [z]
-    x = z
-    if num_classes:
-        label = keras.Input((num_classes,), name="label")
-        inputs.append(label)
-        x = layers.Concatenate()([z, label])
-    for width in hidden:
-        x = layers.Dense(width, activation="relu")(x)
-    x = layers.Dense(int(np.prod(image_shape)), activation="sigmoid")(x)
-    return keras.Model(inputs if num_classes else z, layers.Reshape(image_shape)(x), name="decoder")
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")

@@ -9,7 +9,7 @@ import time
 import keras
 import numpy as np
 
-from keraslstm import gan, metrics, vae
+from keraslstm import gan, metrics, networks, vae
 
 __all__ = ["MODELS", "build", "train", "sample", "score"]
 
@@ -38,11 +38,11 @@ def build(name, image_shape=(28, 28, 1), latent_dim=32, num_classes=10, width=64
     classes = num_classes if options.get("conditional") else None
     if family == "gan":
         if options["net"] == "mlp":
-            generator = gan.mlp_generator(latent_dim, image_shape, classes, width=4 * width)
-            discriminator = gan.mlp_discriminator(image_shape, classes, width=4 * width)
+            generator = networks.mlp_generator(latent_dim, image_shape, classes, width=4 * width)
+            discriminator = networks.mlp_discriminator(image_shape, classes, width=4 * width)
         else:
-            generator = gan.dcgan_generator(latent_dim, image_shape, classes, width=width)
-            discriminator = gan.dcgan_discriminator(image_shape, classes, width=width)
+            generator = networks.dcgan_generator(latent_dim, image_shape, classes, width=width)
+            discriminator = networks.dcgan_discriminator(image_shape, classes, width=width)
         model = gan.GAN(
             generator, discriminator, latent_dim, loss=options["loss"], num_classes=classes,
             d_steps=options.get("d_steps", 1), seed=seed,
@@ -50,10 +50,10 @@ def build(name, image_shape=(28, 28, 1), latent_dim=32, num_classes=10, width=64
         model.compile()
         return model
     hidden = options.get("hidden", (512, 256))
-    encoder = vae.mlp_encoder(latent_dim, image_shape, classes, hidden=hidden)
-    decoder = vae.mlp_decoder(latent_dim, image_shape, classes, hidden=hidden[::-1])
+    encoder = networks.mlp_encoder(latent_dim, image_shape, classes, hidden=hidden)
+    decoder = networks.mlp_decoder(latent_dim, image_shape, classes, hidden=hidden[::-1])
     if family == "vaegan":
-        discriminator = gan.dcgan_discriminator(image_shape, width=width)
+        discriminator = networks.dcgan_discriminator(image_shape, width=width)
         model = vae.VAEGAN(
             encoder, decoder, discriminator, latent_dim, beta=options["beta"], seed=seed
         )

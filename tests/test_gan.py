@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from keraslstm import gan
+from keraslstm import gan, networks
 
 RNG = np.random.default_rng(4)
 IMAGES = RNG.random((16, 8, 8, 1)).astype("float32")
@@ -15,8 +15,8 @@ IMAGES = RNG.random((16, 8, 8, 1)).astype("float32")
 def _toy_gan(loss, num_classes=None):
     keras.utils.set_random_seed(0)
     model = gan.GAN(
-        gan.mlp_generator(4, (8, 8, 1), num_classes, width=16),
-        gan.mlp_discriminator((8, 8, 1), num_classes, width=16),
+        networks.mlp_generator(4, (8, 8, 1), num_classes, width=16),
+        networks.mlp_discriminator((8, 8, 1), num_classes, width=16),
         latent_dim=4,
         loss=loss,
         num_classes=num_classes,
@@ -118,8 +118,8 @@ def test_fit_tracks_both_losses_and_conditioning_needs_labels():
 
 
 def test_dcgan_networks_and_sample_grid_callback():
-    generator = gan.dcgan_generator(8, (28, 28, 1), num_classes=10, width=8)
-    discriminator = gan.dcgan_discriminator((28, 28, 1), num_classes=10, width=8)
+    generator = networks.dcgan_generator(8, (28, 28, 1), num_classes=10, width=8)
+    discriminator = networks.dcgan_discriminator((28, 28, 1), num_classes=10, width=8)
     model = gan.GAN(generator, discriminator, 8, loss="wgan_gp", num_classes=10, d_steps=2)
     model.compile()
     grid = gan.SampleGrid(n=12)
@@ -128,7 +128,7 @@ def test_dcgan_networks_and_sample_grid_callback():
     assert len(grid.grids) == 2 and grid.grids[1].shape == (12, 28, 28, 1)
     assert 0 <= grid.grids[1].min() and grid.grids[1].max() <= 1
     with pytest.raises(ValueError, match="divisible by 4, got 25"):
-        gan.dcgan_generator(8, (25, 25, 1))
+        networks.dcgan_generator(8, (25, 25, 1))
 
 
 def test_gan_round_trips_through_keras_file(tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from keraslstm import vae
+from keraslstm import networks, vae
 
 RNG = np.random.default_rng(5)
 IMAGES = (RNG.random((32, 8, 8, 1)) > 0.5).astype("float32")
@@ -14,8 +14,8 @@ IMAGES = (RNG.random((32, 8, 8, 1)) > 0.5).astype("float32")
 def _toy_vae(beta=1.0, num_classes=None, hidden=(16,)):
     keras.utils.set_random_seed(0)
     model = vae.VAE(
-        vae.mlp_encoder(2, (8, 8, 1), num_classes, hidden=hidden),
-        vae.mlp_decoder(2, (8, 8, 1), num_classes, hidden=hidden[::-1]),
+        networks.mlp_encoder(2, (8, 8, 1), num_classes, hidden=hidden),
+        networks.mlp_decoder(2, (8, 8, 1), num_classes, hidden=hidden[::-1]),
         latent_dim=2,
         beta=beta,
         num_classes=num_classes,
@@ -70,11 +70,11 @@ def test_larger_beta_gives_a_smaller_kl_term():
 
 def test_vaegan_trains_both_players_and_round_trips(tmp_path):
     keras.utils.set_random_seed(0)
-    from keraslstm.gan import mlp_discriminator
+    from keraslstm.networks import mlp_discriminator
 
     model = vae.VAEGAN(
-        vae.mlp_encoder(2, (8, 8, 1), hidden=(16,)),
-        vae.mlp_decoder(2, (8, 8, 1), hidden=(16,)),
+        networks.mlp_encoder(2, (8, 8, 1), hidden=(16,)),
+        networks.mlp_decoder(2, (8, 8, 1), hidden=(16,)),
         mlp_discriminator((8, 8, 1), width=8),
         latent_dim=2,
         seed=0,
