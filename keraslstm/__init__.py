@@ -3,16 +3,13 @@
 The layers use `keras.ops` only, so they run on the TensorFlow, JAX and PyTorch backends.
 """
 
-import os
+# isort: off
+from keraslstm.config import pick, quick_mode, setup  # first: it quiets TensorFlow's C++ logs
 
-os.environ.setdefault(
-    "TF_CPP_MIN_LOG_LEVEL", "3"
-)  # TensorFlow's C++ log lines (info, warnings, grappler errors) drown notebook output
-
-from keraslstm import data, metrics, plotting, results  # noqa: E402
-from keraslstm.cells import ConvLSTMCell, ConvRNN, HardSigmoidLSTMCell, hard_sigmoid  # noqa: E402
-from keraslstm.config import pick, quick_mode, setup  # noqa: E402
-from keraslstm.layers import Binarizer, ConvLSTMEncoder, DepthToSpace  # noqa: E402
+# isort: on
+from keraslstm import data, metrics, plotting, results
+from keraslstm.cells import ConvLSTMCell, ConvRNN, HardSigmoidLSTMCell, hard_sigmoid
+from keraslstm.layers import Binarizer, ConvLSTMEncoder, DepthToSpace
 
 __all__ = [
     "Binarizer",

@@ -4,12 +4,37 @@
 the test configuration (`conftest.py`) sets it. This module is the only place that reads it.
 """
 
+import contextlib
 import functools
 import os
+import sys
 
-import keras
 
-__all__ = ["quick_mode", "pick", "devices", "setup"]
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send what C++ code writes to file descriptor 2 to /dev/null for the duration.
+
+    TensorFlow 2.21 prints its start-up lines (oneDNN, CUDA drivers) before it reads
+    `TF_CPP_MIN_LOG_LEVEL`, and Jupyter shows them in the notebook. Python exceptions still
+    reach the reader: they are printed after the block has restored the descriptor.
+    """
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+# The one place that quiets TensorFlow's C++ logging (grappler errors included) for the package.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+with native_stderr_silenced():
+    import keras
+
+__all__ = ["quick_mode", "pick", "devices", "setup", "native_stderr_silenced"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -37,7 +62,8 @@ def devices():
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return [d.name for d in tf.config.list_physical_devices("GPU")]
+        with native_stderr_silenced():  # "failed call to cuInit" on machines without a GPU
+            return [d.name for d in tf.config.list_physical_devices("GPU")]
     if backend == "jax":
         import jax
 
