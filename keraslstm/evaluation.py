@@ -8,15 +8,23 @@ recall, authenticity), its softmax the probabilities (IS). Rebuild it with
 """
 
 import sys
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
 from keras import layers
 
-from keraslstm import data
+from keraslstm import data, metrics
 
-__all__ = ["CLASSIFIER_PATH", "train_digit_classifier", "digit_classifier", "DigitScorer"]
+__all__ = [
+    "CLASSIFIER_PATH",
+    "train_digit_classifier",
+    "digit_classifier",
+    "DigitScorer",
+    "score_generator",
+    "images_per_second",
+]
 
 CLASSIFIER_PATH = Path(__file__).resolve().parents[1] / "data" / "digit_classifier.keras"
 FEATURES = 64
@@ -75,6 +83,40 @@ class DigitScorer:
             )
         features, probs = self.model.predict(images, batch_size=batch_size, verbose=0)
         return features.astype(np.float64), probs.astype(np.float64)
+
+
+def score_generator(scorer, originals, reconstructions, samples, asked, train_features):
+    """Notebook 01's six measures of an image generator that also reconstructs, as a dict.
+
+    - `psnr`, `ssim`: mean over held-out `originals` of their `reconstructions`;
+    - `iou`, `dice` (the "overlap index"): of the binarized (> 0.5) reconstruction and original;
+    - `accuracy`: share of `samples` that the classifier reads as the class in `asked`;
+    - `authenticity`: share of samples that are not near-copies of a training image, in
+      classifier features (`train_features`; Alaa et al. 2022);
+    - `precision`: share of samples inside the k-NN balls of the held-out originals (realism).
+    """
+    sample_features, sample_probs = scorer(samples)
+    original_features, _ = scorer(originals)
+    return {
+        "psnr": float(np.mean(metrics.psnr(originals, reconstructions))),
+        "ssim": float(np.mean(metrics.ssim(originals, reconstructions))),
+        "iou": float(np.mean(metrics.iou(originals, reconstructions))),
+        "dice": float(np.mean(metrics.dice(originals, reconstructions))),
+        "accuracy": float(np.mean(sample_probs.argmax(axis=1) == np.asarray(asked))),
+        "authenticity": metrics.authenticity(train_features, sample_features),
+        "precision": metrics.precision_recall(original_features, sample_features)[0],
+    }
+
+
+def images_per_second(generate, n=1000, repeats=5):
+    """Throughput of `generate(n)` (one call makes `n` images): median over `repeats` after a warm-up."""
+    generate(n)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        generate(n)
+        times.append(time.perf_counter() - start)
+    return n / float(np.median(times))
 
 
 def main():

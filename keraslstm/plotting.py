@@ -1,11 +1,23 @@
-"""Figures the notebooks share: image grids, metric curves, rate-distortion plots, `save_fig`."""
+"""Figures and displays the notebooks share: image grids, metric curves, rate-distortion plots,
+`save_fig`, and `show_source` to put the package's own code on the notebook page."""
+
+import inspect
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from keraslstm.results import results_dir
 
-__all__ = ["mosaic", "image_grid", "metric_curves", "rate_distortion", "save_fig"]
+__all__ = [
+    "mosaic",
+    "image_grid",
+    "labelled_rows",
+    "mean_band",
+    "metric_curves",
+    "rate_distortion",
+    "save_fig",
+    "show_source",
+]
 
 
 def mosaic(images, ncols):
@@ -48,6 +60,33 @@ def image_grid(images, ncols=8, titles=None, scale=1.2, suptitle=None):
     return fig
 
 
+def labelled_rows(rows, ncols=None, scale=0.8, title=None):
+    """One row of images per entry of `{label: images}`, the label written left of its row."""
+    if not rows:
+        raise ValueError("labelled_rows needs at least one row")
+    ncols = ncols or len(next(iter(rows.values())))
+    fig, axes = plt.subplots(
+        len(rows), 1, figsize=(scale * ncols, scale * len(rows) + 0.3), squeeze=False
+    )
+    for ax, (label, images) in zip(axes[:, 0], rows.items(), strict=True):
+        images = np.asarray(images)[:ncols]
+        ax.imshow(np.clip(mosaic(images, ncols), 0, 1), cmap="gray", vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def mean_band(ax, xs, runs, label, color=None, marker=None):
+    """Mean of `runs` (one row of values per seed) as a line, their min-max range as a band."""
+    runs = np.asarray(runs, dtype=float)
+    ax.fill_between(xs, runs.min(axis=0), runs.max(axis=0), color=color, alpha=0.2, lw=0)
+    return ax.plot(xs, runs.mean(axis=0), color=color, marker=marker, label=label)
+
+
 def metric_curves(curves, xlabel="iteration", ylabel="value", title=None, ax=None, logy=False):
     """Plot `{label: ys}` or `{label: (xs, ys)}` as lines on one axis; returns the axis."""
     if ax is None:
@@ -87,3 +126,14 @@ def save_fig(name, fig=None, dpi=150):
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+def show_source(obj):
+    """The source of a package function or class as highlighted code in a notebook.
+
+    Notebooks show the mechanism (a train step, a gate) from the package itself, so the page and
+    the code that ran can never disagree.
+    """
+    from IPython.display import Markdown
+
+    return Markdown(f"```python\n{inspect.getsource(obj)}```")

@@ -12,9 +12,11 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
+
 from keraslstm.config import quick_mode
 
-__all__ = ["results_dir", "record", "load", "summary"]
+__all__ = ["results_dir", "record", "load", "summary", "verdict", "markdown_table"]
 
 
 def results_dir(quick=None):
@@ -64,6 +66,34 @@ def load(directory=None):
     directory = Path(directory) if directory is not None else results_dir(quick=False)
     payloads = [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
     return [p for p in payloads if "notebook" in p and "figures" in p]
+
+
+def verdict(a, b, higher_is_better=True, z=2.0):
+    """Does claim "a beats b" hold on per-seed values `a` and `b`? "holds", "does not hold" or
+    "inconclusive".
+
+    The gap of the means must exceed `z` standard errors of the difference (Welch's form,
+    `sqrt(var_a / n_a + var_b / n_b)` with sample variances); a smaller gap is inside the noise.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if min(len(a), len(b)) < 2:
+        raise ValueError(f"verdict needs at least 2 values per side, got {len(a)} and {len(b)}")
+    gap = (a.mean() - b.mean()) * (1 if higher_is_better else -1)
+    noise = z * np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    if abs(gap) <= noise:
+        return "inconclusive"
+    return "holds" if gap > 0 else "does not hold"
+
+
+def markdown_table(rows, columns=None):
+    """A Markdown table of `rows` (dicts; `columns` picks and orders the keys)."""
+    if not rows:
+        raise ValueError("markdown_table needs at least one row")
+    columns = list(columns or rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(_format(row.get(c)) for c in columns) + " |")
+    return "\n".join(lines)
 
 
 def _format(value):

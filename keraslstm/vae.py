@@ -80,6 +80,16 @@ class VAE(keras.Model):
         self.kl_tracker.update_state(kl)
         return ops.mean(recon + self.beta * kl)
 
+    def reconstruct(self, images, labels=None):
+        """Decode the posterior mean of `images` (deterministic); integer `labels` for a CVAE."""
+        onehot = None
+        if self.num_classes is not None:
+            if labels is None:
+                raise ValueError("this model is conditional: pass integer labels, one per image")
+            onehot = ops.one_hot(ops.convert_to_tensor(labels, "int32"), self.num_classes)
+        z_mean, _ = self.encode(ops.convert_to_tensor(images), onehot)
+        return ops.convert_to_numpy(self.decoder(self._with_label(z_mean, onehot), training=False))
+
     def generate(self, n=None, labels=None, z=None, seed=0):
         """Decode `n` draws from the prior (or the rows of `z`); integer `labels` for a CVAE."""
         z, onehot = latent_inputs(self.latent_dim, self.num_classes, n, labels, z, seed)
@@ -138,11 +148,12 @@ class VAEGAN(VAE):
     def train_step(self, data):
         import tensorflow as tf
 
-        images, labels = self._split(data)
+        inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # fit((images, labels)) -> x
+        images, labels = self._split(inputs)
         z = keras.random.normal((ops.shape(images)[0], self.latent_dim), seed=self.seed_generator)
         critic = lambda x: self.discriminator(self._with_label(x, labels), training=True)  # noqa: E731
         with tf.GradientTape() as tape:
-            reconstruction, z_mean, z_log_var = self(data, training=True)
+            reconstruction, z_mean, z_log_var = self(inputs, training=True)
             sampled = self.decoder(self._with_label(z, labels), training=True)
             recon, kl = self.losses_of(images, reconstruction, z_mean, z_log_var)
             adversarial = generator_loss("non_saturating", critic(reconstruction))
