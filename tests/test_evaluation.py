@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keraslstm import data, metrics
+from keraslstm import data, evaluation, metrics
 from keraslstm.evaluation import DigitScorer, digit_classifier
 
 
@@ -33,3 +33,31 @@ def test_scorer_names_wrong_shapes_and_missing_files(scorer, tmp_path):
         scorer(np.zeros((4, 28, 28)))
     with pytest.raises(FileNotFoundError, match="python -m keraslstm.evaluation"):
         digit_classifier(tmp_path / "none.keras")
+
+
+def test_score_generator_on_a_perfect_and_a_copying_generator(scorer):
+    (x_train, y_train), (x_test, y_test) = data.digits()
+    train_features, _ = scorer(x_train[:1000])
+    perfect = evaluation.score_generator(
+        scorer, x_test[:200], x_test[:200], x_test[:200], y_test[:200], train_features
+    )
+    assert perfect["psnr"] == np.inf
+    assert perfect["ssim"] == pytest.approx(1.0) and perfect["iou"] == perfect["dice"] == 1.0
+    assert perfect["accuracy"] >= 0.95 and perfect["precision"] == 1.0
+    copying = evaluation.score_generator(
+        scorer, x_test[:200], x_test[:200], x_train[:200], y_train[:200], train_features
+    )
+    assert copying["authenticity"] == 0.0  # every sample is a training image
+    assert perfect["authenticity"] > 0.3  # held-out digits are mostly not copies
+    noise = np.random.default_rng(0).random((200, 28, 28, 1)).astype("float32")
+    noisy = evaluation.score_generator(
+        scorer, x_test[:200], noise, noise, y_test[:200], train_features
+    )
+    assert noisy["psnr"] < 10 and noisy["iou"] < 0.3 and noisy["accuracy"] < 0.3
+
+
+def test_images_per_second_times_the_generator():
+    import time
+
+    rate = evaluation.images_per_second(lambda n: time.sleep(0.02), n=100, repeats=3)
+    assert 100 / 0.03 < rate < 100 / 0.02 * 1.01

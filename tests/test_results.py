@@ -100,3 +100,41 @@ def test_mosaic_places_images_row_by_row():
     assert plotting.mosaic(np.zeros((4, 2, 2, 3)), ncols=2).shape == (4, 4, 3)
     with pytest.raises(ValueError, match="multiple of ncols=4 images, got 6"):
         plotting.mosaic(images, ncols=4)
+
+
+def test_verdict_needs_the_gap_to_clear_the_noise():
+    a, b = [1.0, 1.1, 0.9], [0.5, 0.6, 0.4]
+    assert results.verdict(a, b) == "holds"
+    assert results.verdict(b, a) == "does not hold"
+    assert results.verdict(b, a, higher_is_better=False) == "holds"
+    assert results.verdict(a, [0.95, 1.3, 0.7]) == "inconclusive"
+    # gap 0.5, standard error of the difference sqrt(2 * 0.01 / 3) = 0.0816: z = 6.1
+    assert (
+        results.verdict(a, b, z=6.0) == "holds" and results.verdict(a, b, z=6.2) == "inconclusive"
+    )
+    with pytest.raises(ValueError, match="at least 2 values per side"):
+        results.verdict([1.0], [0.0, 1.0])
+
+
+def test_markdown_table_orders_columns_and_formats_numbers():
+    table = results.markdown_table([{"b": 2, "a": 0.123456}, {"a": None, "b": "x"}], ["a", "b"])
+    assert table.splitlines() == ["| a | b |", "|---|---|", "| 0.1235 | 2 |", "| - | x |"]
+    with pytest.raises(ValueError, match="at least one row"):
+        results.markdown_table([])
+
+
+def test_labelled_rows_and_mean_band():
+    images = np.random.default_rng(0).random((3, 4, 5, 1))
+    fig = plotting.labelled_rows({"first": images, "second": images[::-1]})
+    assert [ax.get_ylabel() for ax in fig.axes] == ["first", "second"]
+    assert fig.axes[0].images[0].get_array().shape == (4, 15)  # three 4x5 images side by side
+    _, ax = matplotlib.pyplot.subplots()
+    (line,) = plotting.mean_band(ax, [1, 2], [[0.0, 1.0], [2.0, 3.0]], "m")
+    np.testing.assert_allclose(line.get_ydata(), [1.0, 2.0])
+    with pytest.raises(ValueError, match="at least one row"):
+        plotting.labelled_rows({})
+
+
+def test_show_source_puts_the_packages_code_on_the_page():
+    shown = plotting.show_source(results.verdict).data
+    assert shown.startswith("```python\ndef verdict(") and shown.endswith("```")

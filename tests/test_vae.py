@@ -103,3 +103,18 @@ def test_vae_round_trips_through_keras_file(tmp_path):
     np.testing.assert_array_equal(
         loaded.generate(3, labels=[0, 1, 2]), model.generate(3, labels=[0, 1, 2])
     )
+
+
+def test_reconstruct_decodes_the_posterior_mean():
+    model = _toy_vae(num_classes=3)
+    images = np.random.default_rng(5).random((4, 8, 8, 1)).astype("float32")
+    labels = np.array([0, 1, 2, 0])
+    onehot = keras.ops.convert_to_tensor(np.eye(3, dtype="float32")[labels])
+    z_mean, _ = model.encoder([keras.ops.convert_to_tensor(images), onehot])
+    expected = keras.ops.convert_to_numpy(model.decoder([z_mean, onehot]))
+    np.testing.assert_allclose(model.reconstruct(images, labels), expected, atol=1e-6)
+    np.testing.assert_array_equal(
+        model.reconstruct(images, labels), model.reconstruct(images, labels)
+    )
+    with pytest.raises(ValueError, match="conditional: pass integer labels"):
+        model.reconstruct(images)

@@ -1,0 +1,106 @@
+"""keraslstm.networks: the row-reading LSTM encoder and its convolutional ablation (notebook 01).
+
+The MLP and DCGAN builders are exercised in test_gan.py and test_vae.py.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from keraslstm import networks, vae
+
+
+def _numpy_row_lstm(images, kernel, recurrent, bias):
+    """Reference: the hard-sigmoid LSTM reading image rows, written out in NumPy."""
+    gate = lambda x: np.clip(0.2 * x + 0.5, 0.0, 1.0)  # noqa: E731
+    rows = images.reshape(len(images), images.shape[1], -1)
+    units = recurrent.shape[0]
+    h = np.zeros((len(images), units))
+    c = np.zeros((len(images), units))
+    for t in range(rows.shape[1]):
+        i, f, g, o = np.split(rows[:, t] @ kernel + h @ recurrent + bias, 4, axis=-1)
+        c = gate(f) * c + gate(i) * np.tanh(g)
+        h = gate(o) * np.tanh(c)
+    return h
+
+
+@pytest.mark.parametrize("num_classes", [None, 3])
+def test_row_encoder_codes_what_an_lstm_reading_rows_computes(num_classes):
+    keras.utils.set_random_seed(0)
+    encoder = networks.lstm_row_encoder(4, (6, 5, 2), num_classes=num_classes, units=8)
+    images = np.random.default_rng(1).random((3, 6, 5, 2)).astype("float32")
+    inputs = images if num_classes is None else [images, np.eye(3, dtype="float32")[[0, 2, 1]]]
+    z_mean, z_log_var = (keras.ops.convert_to_numpy(t) for t in encoder(inputs))
+    assert z_mean.shape == z_log_var.shape == (3, 4)
+    h = _numpy_row_lstm(images, *encoder.get_layer("row_lstm").get_weights())
+    features = h if num_classes is None else np.concatenate([h, inputs[1]], axis=1)
+    kernel, bias = encoder.get_layer("z_mean").get_weights()
+    np.testing.assert_allclose(z_mean, features @ kernel + bias, atol=1e-5)
+
+
+def test_reading_the_rows_in_another_order_gives_another_code():
+    keras.utils.set_random_seed(0)
+    encoder = networks.lstm_row_encoder(4, (6, 6, 1), units=8)
+    images = np.random.default_rng(2).random((2, 6, 6, 1)).astype("float32")
+    forward = keras.ops.convert_to_numpy(encoder(images)[0])
+    upside_down = keras.ops.convert_to_numpy(encoder(images[:, ::-1])[0])
+    assert np.abs(forward - upside_down).max() > 1e-3
+
+
+def test_conv_ablation_has_about_the_lstm_encoders_weights():
+    lstm = networks.lstm_row_encoder(16, num_classes=10, units=128).count_params()
+    conv = networks.conv_encoder(16, num_classes=10).count_params()
+    assert abs(conv - lstm) / lstm < 0.05, (lstm, conv)
+    z_mean, _ = networks.conv_encoder(16, num_classes=10)(
+        [np.zeros((2, 28, 28, 1)), np.zeros((2, 10))]
+    )
+    assert z_mean.shape == (2, 16)
+
+
+@pytest.mark.parametrize("builder", [networks.lstm_row_encoder, networks.conv_encoder])
+def test_builders_are_deterministic_for_a_seed(builder):
+    weights = []
+    for seed in (0, 0, 1):
+        keras.utils.set_random_seed(seed)
+        weights.append(builder(4, (8, 8, 1)).get_weights())
+    same = all(np.array_equal(a, b) for a, b in zip(weights[0], weights[1], strict=True))
+    other = all(np.array_equal(a, b) for a, b in zip(weights[0], weights[2], strict=True))
+    assert same and not other
+
+
+def _dlstm(seed=0):
+    keras.utils.set_random_seed(seed)
+    model = vae.VAEGAN(
+        networks.lstm_row_encoder(4, (8, 8, 1), num_classes=2, units=16),
+        networks.dcgan_generator(4, (8, 8, 1), num_classes=2, width=8),
+        networks.dcgan_discriminator((8, 8, 1), num_classes=2, width=8),
+        4,
+        num_classes=2,
+        seed=seed,
+    )
+    model.compile(keras.optimizers.Adam(3e-3))
+    return model
+
+
+def test_dlstm_training_lowers_the_reconstruction_loss():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(2, size=64)
+    images = np.zeros((64, 8, 8, 1), dtype="float32")
+    images[labels == 0, :, :4] = 1.0  # class 0: left half lit; class 1: right half
+    images[labels == 1, :, 4:] = 1.0
+    history = _dlstm().fit((images, labels), epochs=10, batch_size=16, verbose=0).history
+    losses = history["reconstruction_loss"]
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_dlstm_round_trips_through_keras_file(tmp_path):
+    model = _dlstm()
+    images = np.random.default_rng(4).random((5, 8, 8, 1)).astype("float32")
+    labels = np.array([0, 1, 0, 1, 1])
+    model.fit((images, labels), epochs=1, batch_size=5, verbose=0)
+    path = tmp_path / "dlstm.keras"
+    model.save(path)
+    restored = keras.models.load_model(path)
+    np.testing.assert_allclose(
+        restored.reconstruct(images, labels), model.reconstruct(images, labels), atol=1e-6
+    )
