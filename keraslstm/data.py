@@ -9,7 +9,16 @@ Images are float32 in [0, 1], channels last.
 
 import numpy as np
 
-__all__ = ["digits", "faces", "photos", "random_crops", "moving_digits", "PHOTO_SPLITS"]
+__all__ = [
+    "digits",
+    "faces",
+    "photos",
+    "random_crops",
+    "moving_digits",
+    "abstract_art",
+    "image_folder",
+    "PHOTO_SPLITS",
+]
 
 SOURCES = ("bundled", "tfds")
 
@@ -206,3 +215,82 @@ def moving_digits(
                         velocity[axis] = -velocity[axis]
                         position[axis] = np.clip(position[axis], 0, limit)
     return videos
+
+
+def _paint(rng, size):
+    """One abstract painting: a two-colour field, translucent shapes, then a few brush strokes."""
+    from skimage.draw import disk, line_aa, polygon
+
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.clip(0.5 + (np.cos(angle) * (xx - 0.5) + np.sin(angle) * (yy - 0.5)), 0, 1)
+    a, b = rng.random(3), rng.random(3)
+    canvas = a * (1 - ramp[..., None]) + b * ramp[..., None]
+    for _ in range(rng.integers(2, 6)):
+        mask = np.zeros((size, size), bool)
+        kind = rng.integers(3)
+        if kind == 0:
+            centre = rng.uniform(0, size, 2)
+            mask[disk(tuple(centre), rng.uniform(size / 10, size / 3), shape=mask.shape)] = True
+        elif kind == 1:
+            top, left = rng.integers(0, size - 2, 2)
+            h, w = rng.integers(2, size // 2 + 1, 2)
+            mask[top : top + h, left : left + w] = True
+        else:
+            corners = rng.uniform(0, size, (3, 2))
+            mask[polygon(corners[:, 0], corners[:, 1], shape=mask.shape)] = True
+        alpha = rng.uniform(0.5, 1.0)
+        canvas[mask] = (1 - alpha) * canvas[mask] + alpha * rng.random(3)
+    for _ in range(rng.integers(1, 4)):
+        r0, c0, r1, c1 = rng.integers(0, size, 4)
+        colour = rng.random(3)
+        for offset in range(rng.integers(1, 3)):  # strokes one or two pixels thick
+            rr, cc, value = line_aa(r0, c0, min(r1 + offset, size - 1), c1)
+            keep = (rr < size) & (cc < size)
+            rr, cc, value = rr[keep], cc[keep], value[keep, None]
+            canvas[rr, cc] = (1 - value) * canvas[rr, cc] + value * colour
+    return canvas
+
+
+def image_folder(folder, size, n=None, seed=0):
+    """Every image in `folder` (PNG, JPEG, ...), centre-cropped square, resized to `size`, RGB.
+
+    Returns `(n, size, size, 3)` float32; with `n`, a seeded random choice of `n` of them.
+    """
+    from pathlib import Path
+
+    from PIL import Image
+
+    paths = sorted(
+        p for p in Path(folder).iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp"}
+    )
+    if not paths:
+        raise ValueError(f"no PNG, JPEG or BMP images in {folder}")
+    if n is not None:
+        if n > len(paths):
+            raise ValueError(f"asked for {n} images, {folder} has {len(paths)}")
+        paths = [paths[i] for i in np.random.default_rng(seed).choice(len(paths), n, replace=False)]
+    images = []
+    for path in paths:
+        image = Image.open(path).convert("RGB")
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
+        images.append(np.asarray(image, dtype=np.float32) / 255.0)
+    return np.stack(images)
+
+
+def abstract_art(n, size=32, seed=0, folder=None):
+    """`n` abstract paintings `(n, size, size, 3)` in [0, 1], generated procedurally and seeded.
+
+    No abstract-art dataset ships offline, so each painting layers a two-colour gradient field,
+    two to five translucent discs, rectangles and triangles, and one to three straight brush
+    strokes, all with random colours. With `folder`, `n` images are read from there instead
+    (`image_folder`), e.g. a downloaded WikiArt subset.
+    """
+    if folder is not None:
+        return image_folder(folder, size, n, seed)
+    if size < 8:
+        raise ValueError(f"abstract_art needs size >= 8, got {size}")
+    rng = np.random.default_rng(seed)
+    return np.stack([_paint(rng, size) for _ in range(n)]).clip(0, 1).astype(np.float32)

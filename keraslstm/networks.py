@@ -7,6 +7,7 @@ Builders return plain functional `keras.Model`s. Images are `(batch, height, wid
 - MLP and DCGAN generator and discriminator (notebook 02; Goodfellow 2014, Radford 2016).
 - MLP encoder and decoder of the VAE family (notebook 02; Kingma 2014).
 - The row-reading LSTM encoder of DLSTM and its convolutional ablation (notebook 01, paper 000).
+- The row-reading LSTM discriminator and real-vs-fake detector (notebook 04, paper 003).
 """
 
 import keras
@@ -25,6 +26,8 @@ __all__ = [
     "mlp_decoder",
     "lstm_row_encoder",
     "conv_encoder",
+    "row_lstm_discriminator",
+    "row_lstm_units",
 ]
 
 
@@ -182,3 +185,39 @@ def conv_encoder(
         x = layers.Concatenate()([x, label])
     inputs = [image, label] if label is not None else image
     return _gaussian_heads(x, latent_dim, inputs, "conv_encoder")
+
+
+# Notebook 04 (paper 003): an LSTM that reads an image row by row as a discriminator / detector.
+
+
+def row_lstm_discriminator(image_shape=(28, 28, 1), units=32, bidirectional=False):
+    """A real-vs-fake discriminator that reads the image one row per time step; one logit out.
+
+    Row `t` (`width * channels` numbers) is the LSTM's input at step `t`; the last hidden state
+    (of both directions with `bidirectional`) goes through one dense layer to the logit. The cell
+    is `HardSigmoidLSTMCell` with the paper's hard-sigmoid gates. Fits `keraslstm.gan.GAN` as is.
+    """
+    height, width, channels = image_shape
+    image = keras.Input(image_shape, name="image")
+    rows = layers.Reshape((height, width * channels), name="rows")(image)
+    reader = layers.RNN(HardSigmoidLSTMCell(units), name="row_lstm")
+    if bidirectional:
+        reader = layers.Bidirectional(reader, name="row_bilstm")
+    logit = layers.Dense(1, name="logit")(reader(rows))
+    return keras.Model(image, logit, name="row_lstm_discriminator")
+
+
+def row_lstm_units(n_params, image_shape=(28, 28, 1), bidirectional=False):
+    """The LSTM width whose `row_lstm_discriminator` has about `n_params` weights.
+
+    The LSTM has `4 u (f + u + 1)` weights for `f = width * channels` inputs per row, plus
+    `u + 1` in the dense head (twice both with `bidirectional`); solves for `u` and rounds.
+    """
+    if n_params <= 0:
+        raise ValueError(f"n_params must be positive, got {n_params}")
+    features = image_shape[1] * image_shape[2]
+    per_direction = n_params / (2 if bidirectional else 1)
+    # 4u^2 + (4f + 5)u + 1 - per_direction = 0
+    a, b, c = 4.0, 4.0 * features + 5.0, 1.0 - per_direction
+    units = (-b + np.sqrt(b * b - 4 * a * c)) / (2 * a)
+    return max(1, int(round(units)))

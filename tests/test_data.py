@@ -107,3 +107,33 @@ def test_importing_the_package_downloads_nothing():
     code = "import sys, keraslstm; print('tensorflow_datasets' in sys.modules, 'mlxtend' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_abstract_art_is_seeded_colourful_and_in_range():
+    art = data.abstract_art(6, size=32, seed=0)
+    assert art.shape == (6, 32, 32, 3) and art.dtype == np.float32
+    assert 0.0 <= art.min() and art.max() <= 1.0
+    np.testing.assert_array_equal(art, data.abstract_art(6, size=32, seed=0))
+    assert not np.allclose(art, data.abstract_art(6, size=32, seed=1))
+    assert np.all(art.std(axis=(1, 2, 3)) > 0.02)  # not flat
+    assert np.all(np.abs(art[..., 0] - art[..., 1]).mean(axis=(1, 2)) > 0.01)  # not grey
+    with pytest.raises(ValueError, match="size >= 8"):
+        data.abstract_art(2, size=4)
+
+
+def test_abstract_art_reads_a_folder_instead(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        pixels = (rng.random((40, 60, 3)) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(tmp_path / f"p{i}.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    art = data.abstract_art(2, size=16, seed=0, folder=tmp_path)
+    assert art.shape == (2, 16, 16, 3) and art.dtype == np.float32
+    assert data.image_folder(tmp_path, 16).shape == (3, 16, 16, 3)
+    with pytest.raises(ValueError, match="asked for 5 images"):
+        data.abstract_art(5, size=16, folder=tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no PNG"):
+        data.image_folder(tmp_path / "empty", 16)

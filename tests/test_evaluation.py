@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keraslstm import data, evaluation, metrics
-from keraslstm.evaluation import DigitScorer, digit_classifier
+from keraslstm.evaluation import DigitScorer, FaceScorer, digit_classifier, face_classifier
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +61,35 @@ def test_images_per_second_times_the_generator():
 
     rate = evaluation.images_per_second(lambda n: time.sleep(0.02), n=100, repeats=3)
     assert 100 / 0.03 < rate < 100 / 0.02 * 1.01
+
+
+# Notebook 04: the face/non-face classifier that scores generated faces.
+
+
+@pytest.fixture(scope="module")
+def face_scorer():
+    return FaceScorer()
+
+
+def test_cached_face_classifier_tells_faces_from_non_faces(face_scorer):
+    _, (x_test, y_test) = data.faces(size=24)
+    features, probs = face_scorer(x_test)
+    assert features.shape == (50, 16) and probs.shape == (50, 2)
+    assert np.mean(probs.argmax(axis=1) == y_test) >= 0.9
+
+
+def test_face_features_tell_real_faces_from_noise(face_scorer):
+    (x, y), _ = data.faces(size=24)
+    faces = x[y == 1]
+    half = len(faces) // 2
+    real_a, _ = face_scorer(faces[:half])
+    real_b, _ = face_scorer(faces[half : 2 * half])
+    noise, _ = face_scorer(np.random.default_rng(0).random((half, 24, 24, 1)))
+    assert metrics.frechet_distance(real_a, real_b) < metrics.frechet_distance(real_a, noise) / 5
+
+
+def test_face_scorer_names_wrong_shapes_and_missing_files(face_scorer, tmp_path):
+    with pytest.raises(ValueError, match=r"FaceScorer takes \(n, 24, 24, 1\) images"):
+        face_scorer(np.zeros((4, 28, 28, 1)))
+    with pytest.raises(FileNotFoundError, match="python -m keraslstm.evaluation faces"):
+        face_classifier(tmp_path / "none.keras")

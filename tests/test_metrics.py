@@ -165,3 +165,20 @@ def test_authenticity_hand_case():
     assert metrics.authenticity(real, fake) == pytest.approx(0.0)
     assert metrics.authenticity(real, np.array([[-3.0], [10.0]])) == pytest.approx(1.0)
     assert metrics.authenticity(real, real) == 0.0
+
+
+def test_mean_ci_against_the_t_table():
+    mean, half = metrics.mean_ci([1.0, 2.0, 3.0])
+    assert mean == 2.0
+    assert half == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)  # t(0.975, 2 dof), sd 1
+    with pytest.raises(ValueError, match="at least 2 values"):
+        metrics.mean_ci([1.0])
+
+
+def test_wilson_interval_hand_case():
+    low, high = metrics.wilson_interval(50, 100)
+    assert low == pytest.approx(0.4038, abs=1e-4) and high == pytest.approx(0.5962, abs=1e-4)
+    low, high = metrics.wilson_interval(100, 100)
+    assert high == pytest.approx(1.0) and low == pytest.approx(0.9630, abs=1e-4)
+    with pytest.raises(ValueError, match="successes <= n"):
+        metrics.wilson_interval(5, 4)

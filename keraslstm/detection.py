@@ -1,0 +1,72 @@
+"""Real-vs-fake detection for notebook 04 (paper 003): train a detector, score it, keep snapshots.
+
+A detector is any network from `keraslstm.networks` with one logit out (positive: real), e.g.
+`dcgan_discriminator` or `row_lstm_discriminator`, trained from scratch with binary
+cross-entropy on a labelled mix of real images (label 1) and generated ones (label 0).
+`GeneratorSnapshots` keeps a GAN generator's weights at chosen epochs, so that one training run
+yields easy (early), medium and hard (late) fakes.
+"""
+
+import keras
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+__all__ = [
+    "GeneratorSnapshots",
+    "real_vs_fake",
+    "train_detector",
+    "detection_scores",
+]
+
+
+class GeneratorSnapshots(keras.callbacks.Callback):
+    """Keeps `model.generator`'s weights after each epoch in `epochs` (1-based) in `weights`."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = sorted(int(e) for e in epochs)
+        self.weights = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 in self.epochs:
+            self.weights[epoch + 1] = self.model.generator.get_weights()
+
+
+def real_vs_fake(real, fake, seed=0):
+    """Real (label 1) and fake (label 0) images, shuffled together: `(x, y)` with y float32."""
+    real, fake = np.asarray(real, "float32"), np.asarray(fake, "float32")
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(
+            f"real and fake images differ in shape: {real.shape[1:]} vs {fake.shape[1:]}"
+        )
+    x = np.concatenate([real, fake])
+    y = np.r_[np.ones(len(real)), np.zeros(len(fake))].astype("float32")
+    order = np.random.default_rng(seed).permutation(len(x))
+    return x[order], y[order]
+
+
+def train_detector(model, x, y, epochs=10, batch_size=32, learning_rate=2e-3, seed=0):
+    """Fit `model` (one logit, positive means real) with Adam and binary cross-entropy.
+
+    Returns the per-epoch training losses. Seeds Keras's shuffling and dropout with `seed`.
+    """
+    keras.utils.set_random_seed(seed)
+    model.compile(
+        keras.optimizers.Adam(learning_rate),
+        keras.losses.BinaryCrossentropy(from_logits=True),
+    )
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True)
+    return history.history["loss"]
+
+
+def detection_scores(model, x, y):
+    """Accuracy (logit > 0 read as real) and ROC AUC of a detector on labelled images.
+
+    Calls the model directly rather than through `predict`, which would trace a new function
+    for every freshly built detector.
+    """
+    logits = keras.ops.convert_to_numpy(model(np.asarray(x, "float32"), training=False))
+    logits = logits.reshape(-1)
+    y = np.asarray(y).reshape(-1)
+    accuracy = float(np.mean((logits > 0) == (y > 0.5)))
+    return {"accuracy": accuracy, "auc": float(roc_auc_score(y, logits))}
