@@ -96,7 +96,10 @@ def parser():
     d.add_argument("input")
     d.add_argument("output")
     d.add_argument(
-        "--partial", action="store_true", help="decode the complete iterations of a cut file"
+        "--partial",
+        action="store_true",
+        help="decode the whole iterations a cut file holds (any lossless stage: a cut zlib or "
+        "lzma stream yields its bytes up to the cut)",
     )
     d.set_defaults(run=_decompress)
     e = sub.add_parser("evaluate", help="rate-distortion table against JPEG, WebP and JPEG 2000")
