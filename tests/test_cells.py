@@ -8,8 +8,6 @@ from keras import ops
 from keraslstm import ConvLSTMCell, ConvRNN, HardSigmoidLSTMCell, hard_sigmoid
 from keraslstm.cells import gate_function
 
-RNG = np.random.default_rng(0)
-
 
 def test_hard_sigmoid_is_the_papers_not_keras3s():
     x = np.array([-3.0, -2.5, -1.0, 0.0, 1.0, 2.5, 3.0], dtype="float32")
@@ -29,7 +27,7 @@ def test_gate_names_resolve_and_unknown_names_are_refused():
 
 @pytest.mark.parametrize("return_state", [False, True])
 def test_sigmoid_cell_matches_keras_lstm(return_state):
-    x = RNG.random((3, 7, 5)).astype("float32")
+    x = np.random.default_rng(0).random((3, 7, 5)).astype("float32")
     reference = keras.layers.LSTM(6, return_sequences=True, return_state=return_state)
     expected = reference(x)
     ours = keras.layers.RNN(
@@ -44,10 +42,11 @@ def test_sigmoid_cell_matches_keras_lstm(return_state):
 
 
 def test_hard_sigmoid_cell_matches_a_numpy_lstm_step():
+    rng = np.random.default_rng(0)
     cell = HardSigmoidLSTMCell(4)
-    x = RNG.normal(size=(2, 3)).astype("float32")
-    h0 = RNG.normal(size=(2, 4)).astype("float32")
-    c0 = RNG.normal(size=(2, 4)).astype("float32")
+    x = rng.normal(size=(2, 3)).astype("float32")
+    h0 = rng.normal(size=(2, 4)).astype("float32")
+    c0 = rng.normal(size=(2, 4)).astype("float32")
     h, (h_state, c) = cell(x, [h0, c0])
     kernel, recurrent, bias = cell.get_weights()
     i, f, g, o = np.split(x @ kernel + h0 @ recurrent + bias, 4, axis=-1)
@@ -66,7 +65,7 @@ def test_forget_gate_bias_starts_at_one():
 
 def test_conv_cell_state_shapes_follow_input_and_stride():
     cell = ConvLSTMCell(8, 3, strides=2, hidden_kernel_size=1)
-    x = RNG.random((2, 15, 20, 3)).astype("float32")
+    x = np.random.default_rng(0).random((2, 15, 20, 3)).astype("float32")
     h, c = cell.get_initial_state(x)
     assert tuple(h.shape) == (2, 8, 10, 8) and tuple(c.shape) == (2, 8, 10, 8)
     out, (h, c) = cell(x, [h, c])
@@ -74,9 +73,68 @@ def test_conv_cell_state_shapes_follow_input_and_stride():
     assert cell.kernel.shape == (3, 3, 3, 32) and cell.recurrent_kernel.shape == (1, 1, 8, 32)
 
 
+@pytest.mark.parametrize("gate", ["sigmoid", hard_sigmoid])
+def test_conv_cell_matches_keras_conv_lstm2d_with_copied_weights(gate):
+    """Where the configurations coincide (one kernel size, stride 1), Keras's ConvLSTM2D is the reference."""
+    rng = np.random.default_rng(0)
+    seq = rng.normal(size=(2, 4, 7, 9, 3)).astype("float32")
+    reference = keras.layers.ConvLSTM2D(
+        5, 3, padding="same", recurrent_activation=gate, return_sequences=True, return_state=True
+    )
+    reference(seq)
+    ours = ConvRNN(
+        ConvLSTMCell(5, 3, hidden_kernel_size=3, gate_activation=gate),
+        return_sequences=True,
+        return_state=True,
+    )
+    ours(seq)
+    # random bias too, so that a swapped gate could not hide behind zeros
+    kernel, recurrent, bias = reference.get_weights()
+    weights = [kernel, recurrent, rng.normal(size=bias.shape).astype("float32")]
+    reference.set_weights(weights)
+    ours.set_weights(weights)
+    expected = reference(seq)
+    for got, want in zip(keras.tree.flatten(ours(seq)), keras.tree.flatten(expected), strict=True):
+        np.testing.assert_allclose(ops.convert_to_numpy(got), ops.convert_to_numpy(want), atol=1e-5)
+
+
+def _conv_same(x, kernel, stride):
+    """TensorFlow's "same" convolution by hand: out = ceil(in / stride), extra padding after."""
+    k = kernel.shape[0]
+    out_h, out_w = -(-x.shape[1] // stride), -(-x.shape[2] // stride)
+    pad_h = max((out_h - 1) * stride + k - x.shape[1], 0)
+    pad_w = max((out_w - 1) * stride + k - x.shape[2], 0)
+    padded = np.pad(x, ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)))  # fmt: skip
+    out = np.zeros((x.shape[0], out_h, out_w, kernel.shape[-1]))
+    for i in range(out_h):
+        for j in range(out_w):
+            patch = padded[:, i * stride : i * stride + k, j * stride : j * stride + k]
+            out[:, i, j] = np.einsum("bxyc,xyco->bo", patch, kernel)
+    return out
+
+
+def test_conv_cell_with_separate_kernels_and_stride_matches_a_numpy_step():
+    """Toderici's case Keras cannot express: 3x3 input kernel with stride 2, 1x1 hidden kernel."""
+    rng = np.random.default_rng(0)
+    cell = ConvLSTMCell(4, 3, strides=2, hidden_kernel_size=1)
+    x = rng.normal(size=(2, 9, 8, 3)).astype("float32")
+    h0, c0 = (rng.normal(size=(2, 5, 4, 4)).astype("float32") for _ in range(2))
+    cell.build(x.shape)
+    kernel, recurrent, bias = (rng.normal(0, 0.5, w.shape).astype("float32") for w in cell.get_weights())  # fmt: skip
+    cell.set_weights([kernel, recurrent, bias])
+    h, (h_state, c) = cell(x, [h0, c0])
+    z = _conv_same(x, kernel, 2) + _conv_same(h0, recurrent, 1) + bias
+    i, f, g, o = np.split(z, 4, axis=-1)  # Keras's gate order
+    gate = lambda v: np.clip(0.2 * v + 0.5, 0, 1)  # noqa: E731
+    c_expected = gate(f) * c0 + gate(i) * np.tanh(g)
+    np.testing.assert_allclose(ops.convert_to_numpy(c), c_expected, atol=1e-5)
+    np.testing.assert_allclose(ops.convert_to_numpy(h), gate(o) * np.tanh(c_expected), atol=1e-5)
+    np.testing.assert_array_equal(ops.convert_to_numpy(h), ops.convert_to_numpy(h_state))
+
+
 def test_conv_cell_steps_by_hand_carry_memory():
     cell = ConvLSTMCell(4, 3, hidden_kernel_size=3)
-    x = RNG.random((1, 8, 8, 2)).astype("float32")
+    x = np.random.default_rng(0).random((1, 8, 8, 2)).astype("float32")
     state = cell.get_initial_state(x)
     first, state = cell(x, state)
     second, _ = cell(x, state)
@@ -85,7 +143,7 @@ def test_conv_cell_steps_by_hand_carry_memory():
 
 def test_conv_cell_in_keras_rnn_over_time_equals_stepping():
     cell = ConvLSTMCell(4, 3, strides=2, hidden_kernel_size=3)
-    seq = RNG.random((2, 3, 8, 8, 2)).astype("float32")
+    seq = np.random.default_rng(0).random((2, 3, 8, 8, 2)).astype("float32")
     outputs, h, c = keras.layers.RNN(cell, return_sequences=True, return_state=True)(seq)
     assert tuple(outputs.shape) == (2, 3, 4, 4, 4)
     state = cell.get_initial_state(seq[:, 0])
@@ -108,7 +166,7 @@ def test_conv_rnn_infers_shapes_in_functional_models_where_keras_rnn_cannot():
 def test_cell_gradients_reach_every_weight():
     cell = HardSigmoidLSTMCell(4)
     layer = keras.layers.RNN(cell)
-    x = RNG.normal(size=(2, 5, 3)).astype("float32")
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
     layer(x)
     grads = _gradients(lambda: ops.sum(layer(x) ** 2), layer.trainable_variables)
     assert all(np.abs(g).sum() > 0 for g in grads)
@@ -137,7 +195,9 @@ def test_lstm_cell_model_round_trips_through_keras_file(gate, tmp_path):
     model = keras.Sequential(
         [keras.Input((5, 3)), keras.layers.RNN(HardSigmoidLSTMCell(4, gate_activation=gate))]
     )
-    loaded = _round_trip(model, RNG.random((2, 5, 3)).astype("float32"), tmp_path)
+    loaded = _round_trip(
+        model, np.random.default_rng(0).random((2, 5, 3)).astype("float32"), tmp_path
+    )
     assert loaded.layers[0].cell.gate is gate_function(gate)
 
 
@@ -145,5 +205,6 @@ def test_conv_cell_model_round_trips_through_keras_file(tmp_path):
     model = keras.Sequential(
         [keras.Input((3, 8, 8, 2)), ConvRNN(ConvLSTMCell(4, 3, strides=2, hidden_kernel_size=3))]
     )
-    loaded = _round_trip(model, RNG.random((2, 3, 8, 8, 2)).astype("float32"), tmp_path)
+    x = np.random.default_rng(0).random((2, 3, 8, 8, 2)).astype("float32")
+    loaded = _round_trip(model, x, tmp_path)
     assert loaded.layers[0].cell.hidden_kernel_size == 3

@@ -1,7 +1,12 @@
 """keraslstm.codec: the model, the .klc format, compress/decompress, the CLI, bad input."""
 
+import collections
 import io
+import lzma
+import subprocess
+import sys
 import warnings
+import zlib
 
 import keras
 import numpy as np
@@ -19,18 +24,19 @@ from keraslstm.codec import (
     save_model,
 )
 from keraslstm.codec.__main__ import main as cli
-from keraslstm.codec.fileformat import unpack
+from keraslstm.codec.fileformat import HEADER_SIZE, read_header, unpack
 from keraslstm.codec.model import RecoveryBlock, smooth_l1
 
-RNG = np.random.default_rng(7)
 TINY = dict(iterations=4, encoder_filters=(8, 16, 16, 16), decoder_filters=(16, 16, 16, 16), seed=0)
 
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
+    keras.utils.set_random_seed(0)
     model = ResidualLSTMCodec(**TINY)
     model.compile(keras.optimizers.Adam(1e-3))
-    model.fit(RNG.random((8, 32, 32, 3)).astype("float32"), epochs=1, batch_size=8, verbose=0)
+    patches = np.random.default_rng(0).random((8, 32, 32, 3)).astype("float32")
+    model.fit(patches, epochs=1, batch_size=8, verbose=0)
     return save_model(model, tmp_path_factory.mktemp("w") / "tiny.weights.h5", steps=1)
 
 
@@ -39,14 +45,14 @@ def model(weights):
     return load_model(weights)
 
 
-def _image(h=37, w=50, channels=3):
+def _image(h=37, w=50, channels=3, seed=0):
     shape = (h, w, channels) if channels else (h, w)
-    return (RNG.random(shape) * 255).astype(np.uint8)
+    return (np.random.default_rng(seed).random(shape) * 255).astype(np.uint8)
 
 
 def test_patch_shapes_and_bits_per_iteration():
     model = ResidualLSTMCodec(**TINY)
-    out = model(RNG.random((2, 32, 32, 3)).astype("float32"))
+    out = model(np.random.default_rng(0).random((2, 32, 32, 3)).astype("float32"))
     assert tuple(out.shape) == (2, 4, 32, 32, 3)
     assert model.stride == 16 and model.bpp_per_iteration == 0.125
     default = ResidualLSTMCodec()
@@ -60,7 +66,7 @@ def test_options_train_and_lower_the_loss(options):
     keras.utils.set_random_seed(0)
     model = ResidualLSTMCodec(**{**TINY, **options})
     model.compile(keras.optimizers.Adam(2e-3))
-    x = RNG.random((8, 32, 32, 3)).astype("float32")
+    x = np.random.default_rng(0).random((8, 32, 32, 3)).astype("float32")
     losses = model.fit(x, epochs=6, batch_size=8, verbose=0).history["loss"]
     assert losses[-1] < losses[0]
 
@@ -89,7 +95,7 @@ def test_recovery_block_upsamples_like_depth_to_space():
 
 def test_codec_round_trips_through_keras_file(tmp_path):
     model = ResidualLSTMCodec(**{**TINY, "decoder": "recovery"})
-    x = RNG.random((1, 32, 32, 3)).astype("float32")
+    x = np.random.default_rng(0).random((1, 32, 32, 3)).astype("float32")
     model(x)
     model.save(tmp_path / "codec.keras")
     loaded = keras.models.load_model(tmp_path / "codec.keras")
@@ -114,22 +120,32 @@ def test_decoder_reproduces_the_encoders_reconstruction(model):
 
 
 @pytest.mark.parametrize("lossless", ["none", "zlib", "lzma"])
-def test_progressive_prefixes_decode_like_fewer_iterations(model, lossless):
+def test_every_prefix_decodes_the_iterations_it_holds(model, lossless):
+    """The format's claim: a cut file (any lossless stage) yields the whole iterations it holds."""
     image = _image(48, 64)
     full = compress(image, iterations=4, model=model, lossless=lossless)
     header, bits = unpack(full)
     assert header.iterations == 4 and len(bits) == 4
-    per_iteration = int(np.prod(header.code_shape)) // 8
-    if lossless == "none":
-        prefix = full[: 21 + 2 * per_iteration]
+    decoded_at = {}  # iterations -> the shortest prefix that yields them
+    for cut in range(HEADER_SIZE, len(full) + 1):
+        try:
+            decoded_at.setdefault(len(unpack(full[:cut], partial=True)[1]), cut)
+        except CodecError as error:
+            assert "truncated .klc file" in str(error)
+    assert sorted(decoded_at) == [1, 2, 3, 4]
+    assert list(decoded_at.values()) == sorted(decoded_at.values())  # more bytes, more iterations
+    if lossless == "none":  # iteration k ends exactly k iterations' bytes after the header
+        per_iteration = (len(full) - HEADER_SIZE) // 4
+        assert decoded_at == {k: HEADER_SIZE + k * per_iteration for k in (1, 2, 3, 4)}
+    else:  # a stream yields its data before its own checksum and footer arrive
+        assert decoded_at[4] < len(full)
+    for k, cut in decoded_at.items():
         expected = decompress(
-            compress(image, iterations=2, model=model, lossless="none"), model=model
+            compress(image, iterations=k, model=model, lossless="none"), model=model
         )
-        np.testing.assert_array_equal(decompress(prefix, model=model, partial=True), expected)
-    with pytest.raises(CodecError, match="truncated .klc file"):
-        decompress(full[:-5], model=model)
-    if lossless != "lzma":  # lzma cannot decode a stream cut short of its first block
-        assert decompress(full[:-5], model=model, partial=True).shape == image.shape
+        np.testing.assert_array_equal(decompress(full[:cut], model=model, partial=True), expected)
+    with pytest.raises(CodecError, match="truncated .klc file.*pass partial=True"):
+        decompress(full[: decoded_at[2]], model=model)
 
 
 def test_bpp_is_the_real_file_size_and_never_above_the_target(model):
@@ -155,7 +171,7 @@ def test_impossible_bpp_is_refused(model, bpp, message):
         (lambda d: b"PNG" + d[3:], "not a .klc file: it starts with b'PNG'"),
         (lambda d: d[:3] + bytes([9]) + d[4:], "unknown .klc version 9"),
         (lambda d: d[:10], "shorter than the 21-byte header"),
-        (lambda d: d + b"\x00" * 7, "7 bytes more than"),
+        (lambda d: d + b"\x00" * 7, r"\(7 bytes more\)"),
         (lambda d: d[:-1], "truncated .klc file"),
         (lambda d: d[:21] + bytes([d[21] ^ 0xFF]) + d[22:], "corrupt .klc payload"),
     ],
@@ -184,7 +200,9 @@ def _png(path, array, mode=None):
 def test_cli_reads_every_image_kind_and_fails_clearly(weights, tmp_path, capsys):
     rgba = _png(tmp_path / "rgba.png", _image(20, 30, 4))
     gray16 = tmp_path / "gray16.png"
-    Image.fromarray((RNG.random((21, 19)) * 65535).astype(np.uint16)).save(gray16)
+    Image.fromarray((np.random.default_rng(0).random((21, 19)) * 65535).astype(np.uint16)).save(
+        gray16
+    )
     palette = tmp_path / "palette.png"
     Image.fromarray(_image(18, 18)).convert("P").save(palette)
     jpeg = tmp_path / "photo.jpg"
@@ -219,7 +237,8 @@ def test_cli_reads_every_image_kind_and_fails_clearly(weights, tmp_path, capsys)
             )
             == 0
         )
-        assert Image.open(tmp_path / "x.png").size == Image.open(source).size
+        with Image.open(tmp_path / "x.png") as decoded, Image.open(source) as original:
+            assert decoded.size == original.size
     not_image = tmp_path / "notes.png"
     not_image.write_text("hello")
     assert (
@@ -302,3 +321,275 @@ def _jpeg_bytes():
     buffer = io.BytesIO()
     Image.fromarray(astronaut()[:192, :192]).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def test_gamma_scales_the_previous_reconstruction():
+    additive = ResidualLSTMCodec(**TINY)
+    scaled = ResidualLSTMCodec(**{**TINY, "gamma": 0.5})
+    for codec in (additive, scaled):
+        codec.build((None, 32, 32, 3))
+    scaled.set_weights(additive.get_weights())
+    rng = np.random.default_rng(0)
+    bits = np.sign(rng.normal(size=(1, 2, 2, 32))).astype("float32")
+    previous = rng.random((1, 32, 32, 3)).astype("float32")
+    with_gamma = ops.convert_to_numpy(scaled.decode_step(bits, previous, None)[0])
+    without = ops.convert_to_numpy(additive.decode_step(bits, previous, None)[0])
+    # x_t = D_t(b_t) + gamma x_{t-1}: the same decoder output, half the previous image
+    np.testing.assert_allclose(without - with_gamma, 0.5 * previous, atol=1e-5)
+
+
+def test_the_loss_option_picks_l1_or_smooth_l1():
+    x = np.zeros((1, 32, 32, 3), "float32")
+    error = np.random.default_rng(0).choice([-2.0, -0.5, 0.25, 1.5], size=(1, 4, 32, 32, 3))
+    y_pred = ops.convert_to_tensor(error.astype("float32"))
+    losses = {
+        options: float(ResidualLSTMCodec(**{**TINY, **dict(options)}).compute_loss(x, y_pred=y_pred))
+        for options in ((("loss", "l1"),), (("loss", "smooth_l1"),), (("loss", "smooth_l1"), ("smooth_l1_delta", 0.25)))
+    }  # fmt: skip
+    magnitude = np.abs(error)
+    expected = [
+        magnitude.mean(),
+        np.where(magnitude < 1, 0.5 * error**2, magnitude - 0.5).mean(),
+        np.where(magnitude < 0.25, 0.5 * error**2 / 0.25, magnitude - 0.125).mean(),
+    ]
+    np.testing.assert_allclose(list(losses.values()), expected, rtol=1e-5)
+
+
+def test_the_recovery_decoder_adds_a_learnt_path_to_depth_to_space():
+    from keraslstm.codec import ConvLSTMDecoder
+
+    bits = np.sign(np.random.default_rng(0).normal(size=(1, 2, 2, 32))).astype("float32")
+    plain = ConvLSTMDecoder((16, 16, 16, 16), upsample="depth_to_space")
+    recovery = ConvLSTMDecoder((16, 16, 16, 16), upsample="recovery")
+    plain(bits), recovery(bits)
+    for ours, theirs in [(recovery.stem, plain.stem), (recovery.to_rgb, plain.to_rgb),
+                         *zip(recovery.cells, plain.cells, strict=True)]:  # fmt: skip
+        ours.set_weights(theirs.get_weights())
+    # the block's last conv starts at zero, so a fresh recovery decoder is depth-to-space
+    np.testing.assert_allclose(ops.convert_to_numpy(recovery(bits)[0]), ops.convert_to_numpy(plain(bits)[0]), atol=1e-6)  # fmt: skip
+    for block in recovery.upsamplers:
+        last = block.refine[-1]
+        last.kernel.assign(np.random.default_rng(1).normal(0, 1, last.kernel.shape))
+    # an untrained decoder's output is small (about 1e-5): compare the change with it
+    before = ops.convert_to_numpy(plain(bits)[0])
+    difference = ops.convert_to_numpy(recovery(bits)[0]) - before
+    assert np.abs(difference).mean() > 0.5 * np.abs(before).mean()
+
+
+def test_shipped_weights_reach_the_figure_the_readme_states():
+    from keraslstm import data, metrics
+
+    model = load_model()  # no path: the weights inside the package
+    assert model.count_params() > 1_000_000 and model.iterations == 16
+    rates, scores = [], []
+    for photo in data.photos("test").values():  # held out from training
+        image = np.round(photo * 255).astype(np.uint8)
+        encoded = compress(image, bpp=0.25)
+        rates.append(real_bpp(encoded, *image.shape[:2]))
+        scores.append(metrics.ms_ssim(image / 255.0, decompress(encoded) / 255.0))
+    # README: "MS-SSIM 0.836 at 0.192 bpp" (mean of the 3 held-out photos, target 0.25 bpp)
+    assert np.mean(rates) == pytest.approx(0.192, abs=0.0006)
+    assert np.mean(scores) == pytest.approx(0.836, abs=0.0006)
+
+
+@pytest.fixture(scope="module")
+def bombs(model):
+    """A valid header and a payload of 1 GiB of zeros: ~1 MB with zlib, ~150 kB with lzma."""
+    header = {stage: compress(_image(64, 64), iterations=4, model=model, lossless=stage)[:HEADER_SIZE]
+              for stage in ("zlib", "lzma")}  # fmt: skip
+    zeros = bytes(1 << 20)
+    files = {}
+    for stage, packer in (("zlib", zlib.compressobj(9)), ("lzma", lzma.LZMACompressor(preset=0))):
+        files[stage] = header[stage] + b"".join(packer.compress(zeros) for _ in range(1024)) + packer.flush()  # fmt: skip
+    return files
+
+
+BOMB_SCRIPT = """
+import resource, sys, time
+from pathlib import Path
+import keraslstm
+from keraslstm.codec import CodecError, decompress, load_model
+model = load_model(sys.argv[1])
+for path in sys.argv[2:]:
+    data = Path(path).read_bytes()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tic = time.perf_counter()
+    try:
+        decompress(data, model=model)
+        outcome = "decoded"
+    except CodecError as error:
+        outcome = str(error)
+    seconds = time.perf_counter() - tic
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    print(f"{seconds:.4f}\\t{grown:.1f}\\t{outcome}")
+"""
+
+
+def test_a_decompression_bomb_is_refused_fast_in_little_memory(weights, bombs, tmp_path):
+    paths = []
+    for stage, data in bombs.items():
+        paths.append(tmp_path / f"{stage}.klc")
+        paths[-1].write_bytes(data)
+    assert 1_000_000 < len(bombs["zlib"]) < 1_100_000
+    run = subprocess.run([sys.executable, "-c", BOMB_SCRIPT, str(weights), *map(str, paths)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    lines = run.stdout.strip().splitlines()[-2:]
+    assert len(lines) == 2, run.stdout
+    for line in lines:
+        seconds, megabytes, outcome = line.split("\t")
+        assert "payload is longer than the 256 bytes that 4 iterations hold" in outcome
+        assert float(seconds) < 0.5 and float(megabytes) < 200, line
+        print(line)
+
+
+def test_fuzzed_files_decode_to_their_declared_shape_or_fail_clearly(model):
+    rng = np.random.default_rng(12)
+    image = _image(40, 56)
+    originals = [compress(image, iterations=3, model=model, lossless=s) for s in ("none", "zlib", "lzma")]  # fmt: skip
+    outcomes = collections.Counter()
+    for trial in range(300):
+        data = bytearray(originals[trial % 3])
+        kind = ("bit flips", "truncation", "insertion", "header byte")[trial // 3 % 4]
+        if kind == "bit flips":
+            for position in rng.integers(len(data), size=rng.integers(1, 5)):
+                data[position] ^= 1 << int(rng.integers(8))
+        elif kind == "truncation":
+            del data[rng.integers(len(data)) :]
+        elif kind == "insertion":
+            position = rng.integers(len(data) + 1)
+            data[position:position] = (
+                rng.integers(256, size=rng.integers(1, 9)).astype(np.uint8).tobytes()
+            )
+        else:
+            data[rng.integers(HEADER_SIZE)] = rng.integers(256)
+        try:
+            decoded = decompress(bytes(data), model=model, partial=bool(rng.integers(2)))
+        except CodecError:
+            outcomes[kind, "CodecError"] += 1
+            continue
+        header = read_header(bytes(data))
+        size = (header.height, header.width)
+        assert (
+            decoded.shape == (size if header.channels == 1 else (*size, 3))
+            and decoded.dtype == np.uint8
+        )
+        outcomes[kind, "image"] += 1
+    print(dict(outcomes))
+    assert sum(outcomes.values()) == 300
+    assert sum(n for (_, outcome), n in outcomes.items() if outcome == "image") >= 20
+    assert sum(n for (_, outcome), n in outcomes.items() if outcome == "CodecError") >= 20
+
+
+def test_images_above_the_pixel_limit_are_refused_both_ways(
+    weights, model, monkeypatch, tmp_path, capsys
+):
+    from keraslstm.codec import fileformat
+
+    image = _image(40, 50)
+    data = compress(image, iterations=1, model=model)
+    monkeypatch.setattr(fileformat, "MAX_PIXELS", 1999)
+    message = r"40x50 image \(2,000 pixels\) is above the codec's limit of 1,999 pixels.*raise keraslstm.codec.fileformat.MAX_PIXELS"  # fmt: skip
+    with pytest.raises(CodecError, match=message):
+        compress(image, iterations=1, model=model)
+    with pytest.raises(CodecError, match=message):
+        decompress(data, model=model)
+    (tmp_path / "in.klc").write_bytes(data)
+    decode = ["--weights", str(weights), "decompress", str(tmp_path / "in.klc"), str(tmp_path / "out.png")]  # fmt: skip
+    assert cli(decode) == 2 and "--max-pixels" in capsys.readouterr().err
+    assert cli(["--max-pixels", "2000", *decode]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), decompress(data, model=model))  # fmt: skip
+
+
+def test_large_images_are_coded_in_independent_tiles(model, monkeypatch):
+    from keraslstm.codec import api
+
+    monkeypatch.setattr(api, "TILE", 32)
+    image = _image(70, 45)  # padded to 80 x 48: tiles of 32 x 32, 32 x 16, 16 x 32, 16 x 16
+    bits, reconstructions, _ = api.encode_progressive(model, image, 2)
+    decoded = decompress(compress(image, iterations=2, model=model, lossless="none"), model=model)
+    np.testing.assert_array_equal(decoded, np.round(reconstructions[-1] * 255).astype(np.uint8))
+    alone = api.encode_progressive(model, image[32:64, :32], 2)[0]  # one tile coded by itself
+    np.testing.assert_array_equal(bits[1][2:4, :2], alone[1])
+
+
+ROUND_TRIP_SCRIPT = """
+import sys
+from pathlib import Path
+import numpy as np
+import keraslstm
+from keraslstm.codec import compress, decompress, load_model
+model, folder = load_model(sys.argv[1]), Path(sys.argv[2])
+(folder / "child.klc").write_bytes(compress(np.load(folder / "image.npy"), bpp=0.6, model=model))
+np.save(folder / "child_decoded.npy", decompress((folder / "parent.klc").read_bytes(), model=model))
+"""
+
+
+def test_the_same_image_gives_the_same_bytes_in_any_process(weights, model, tmp_path):
+    image = _image(48, 80)
+    data = compress(image, bpp=0.6, model=model)
+    assert compress(image, bpp=0.6, model=model) == data
+    np.save(tmp_path / "image.npy", image)
+    (tmp_path / "parent.klc").write_bytes(data)
+    subprocess.run([sys.executable, "-c", ROUND_TRIP_SCRIPT, str(weights), str(tmp_path)], check=True)  # fmt: skip
+    assert (tmp_path / "child.klc").read_bytes() == data
+    decoded_there = np.load(tmp_path / "child_decoded.npy")
+    np.testing.assert_array_equal(decoded_there, decompress(data, model=model))
+
+
+def _cli(weights, *args):
+    return cli(["--weights", str(weights), *map(str, args)])
+
+
+def test_cli_lossless_partial_and_missing_files(weights, model, tmp_path, capsys):
+    image = _image(48, 64)
+    source = _png(tmp_path / "in.png", image)
+    for stage in ("none", "zlib", "lzma"):
+        out = tmp_path / f"{stage}.klc"
+        assert _cli(weights, "compress", source, out, "--iterations", 3, "--lossless", stage) == 0
+        assert read_header(out.read_bytes()).lossless == stage
+    (tmp_path / "cut.klc").write_bytes((tmp_path / "none.klc").read_bytes()[:-10])
+    capsys.readouterr()
+    assert _cli(weights, "decompress", tmp_path / "cut.klc", tmp_path / "cut.png") == 2
+    assert "decode its 2 complete iterations" in capsys.readouterr().err
+    assert _cli(weights, "decompress", tmp_path / "cut.klc", tmp_path / "cut.png", "--partial") == 0
+    two = decompress(compress(image, iterations=2, model=model), model=model)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "cut.png")), two)
+    for command in (("compress", tmp_path / "missing.png", tmp_path / "m.klc", "--bpp", 1),
+                    ("decompress", tmp_path / "missing.klc", tmp_path / "m.png")):  # fmt: skip
+        assert _cli(weights, *command) == 2
+        assert capsys.readouterr().err.strip() == f"error: no such file: {command[1]}"
+
+
+def test_cli_evaluate_prints_every_codec_within_the_rate(weights, tmp_path, capsys):
+    from skimage.data import astronaut
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    _png(folder / "astronaut.png", astronaut()[::4, ::4])
+    (folder / "notes.txt").write_text("not an image: skipped")
+    assert _cli(weights, "evaluate", folder, "--bpp", 1) == 0
+    rows = [line.split("|") for line in capsys.readouterr().out.splitlines() if line.startswith("| 1.0 |")]  # fmt: skip
+    assert sorted(row[2].strip() for row in rows) == ["JPEG", "JPEG 2000", "LSTM codec", "WebP"]
+    assert all(0 < float(row[3]) <= 1.0 and 0 < float(row[4]) <= 1 for row in rows)
+
+
+def test_cli_train_resumes_with_the_same_batches(tmp_path, monkeypatch):
+    from keraslstm import data
+    from keraslstm.codec.weights import model_info
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in (0, 1):
+        _png(folder / f"{seed}.png", _image(48, 48, seed=seed))
+    seeds, crops = [], data.random_crops
+    monkeypatch.setattr(data, "random_crops", lambda *a, seed, **k: seeds.append(seed) or crops(*a, seed=seed, **k))  # fmt: skip
+    common = ["train", "--data", folder, "--iterations", 2, "--encoder-filters", 8, 16, 16, 16,
+              "--decoder-filters", 16, 16, 16, 16, "--batch-size", 4, "--seed", 3]  # fmt: skip
+    straight, resumed = tmp_path / "straight.weights.h5", tmp_path / "resumed.weights.h5"
+    assert cli([*map(str, common), "--steps", "3", "--out", str(straight)]) == 0
+    assert cli([*map(str, common), "--steps", "2", "--out", str(resumed)]) == 0
+    assert cli([*map(str, common), "--steps", "3", "--out", str(resumed)]) == 0  # picks up at 2
+    assert seeds == [3, 4, 5, 3, 4, 5]
+    assert model_info(resumed)["training"]["steps"] == 3
+    for a, b in zip(load_model(straight).get_weights(), load_model(resumed).get_weights(), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)

@@ -8,12 +8,12 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from keraslstm import metrics
 
-RNG = np.random.default_rng(2)
 
-
-def _pair(shape, noise=0.1):
-    a = RNG.random(shape)
-    return a, np.clip(a + RNG.normal(0, noise, shape), 0, 1)
+def _pair(shape, noise=0.1, seed=0):
+    """An image and a noisy copy, drawn from the caller's seed (no generator shared by tests)."""
+    rng = np.random.default_rng(seed)
+    a = rng.random(shape)
+    return a, np.clip(a + rng.normal(0, noise, shape), 0, 1)
 
 
 @pytest.mark.parametrize("shape", [(40, 50), (40, 50, 3)])
@@ -93,9 +93,10 @@ def test_iou_and_dice_on_hand_computed_masks():
 
 
 def test_sharpness_is_the_variance_of_the_laplacian_and_drops_with_blur():
+    rng = np.random.default_rng(0)
     from scipy import ndimage
 
-    image = RNG.random((32, 32))
+    image = rng.random((32, 32))
     expected = ndimage.laplace(image, mode="reflect").var()
     assert metrics.sharpness(image) == pytest.approx(expected)
     blurred = ndimage.gaussian_filter(image, 1.5)
@@ -106,8 +107,9 @@ def test_sharpness_is_the_variance_of_the_laplacian_and_drops_with_blur():
 
 
 def test_frechet_distance_matches_scipy_sqrtm():
-    a = RNG.normal(size=(500, 6))
-    b = RNG.normal(0.3, 1.5, size=(400, 6)) @ RNG.normal(size=(6, 6))
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, 6))
+    b = rng.normal(0.3, 1.5, size=(400, 6)) @ rng.normal(size=(6, 6))
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root = linalg.sqrtm(cov_a @ cov_b).real
@@ -117,17 +119,19 @@ def test_frechet_distance_matches_scipy_sqrtm():
 
 
 def test_frechet_distance_of_shifted_gaussians_is_the_squared_shift():
-    a = RNG.normal(size=(2000, 3))
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(2000, 3))
     assert metrics.frechet_distance(a, a + [1.0, 2.0, 0.0]) == pytest.approx(5.0, abs=1e-8)
 
 
 def test_frechet_distance_refuses_too_few_samples_and_warns_when_singular():
+    rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="at least 2 samples per set, the second has 1"):
         metrics.frechet_distance(np.zeros((5, 3)), np.zeros((1, 3)))
     with pytest.raises(ValueError, match="feature dimensions differ, 3 vs 4"):
         metrics.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
     with pytest.warns(UserWarning, match="singular"):
-        metrics.frechet_distance(RNG.normal(size=(5, 8)), RNG.normal(size=(50, 8)))
+        metrics.frechet_distance(rng.normal(size=(5, 8)), rng.normal(size=(50, 8)))
 
 
 def test_inception_score_hand_cases():

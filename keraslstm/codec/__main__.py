@@ -11,6 +11,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from keraslstm.codec import fileformat
 from keraslstm.codec.fileformat import CodecError
 
 
@@ -47,6 +48,8 @@ def _evaluate(args):
 
 
 def _train(args):
+    import keras
+
     from keraslstm.codec.model import ResidualLSTMCodec
     from keraslstm.codec.training import train, training_images
 
@@ -54,6 +57,7 @@ def _train(args):
         iterations=args.iterations, encoder_filters=args.encoder_filters, decoder_filters=args.decoder_filters,
         gate=args.gate, decoder=args.decoder, loss=args.loss, seed=args.seed,
     )  # fmt: skip
+    keras.utils.set_random_seed(args.seed)  # the same initial weights for the same seed
     images = training_images(args.data)
     command = "python -m keraslstm.codec " + " ".join(sys.argv[1:])
     _, losses = train(ResidualLSTMCodec(**config), images, args.steps, args.out, batch_size=args.batch_size,
@@ -72,6 +76,13 @@ def parser():
     p.add_argument(
         "--weights", default=None, help="a .weights.h5 file (default: the shipped weights)"
     )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        help="largest image (width x height) to code or decode; default 4096 x 4096, a guard "
+        "against decompression bombs like Pillow's MAX_IMAGE_PIXELS",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("compress", help="image -> .klc")
     c.add_argument("input")
@@ -85,7 +96,10 @@ def parser():
     d.add_argument("input")
     d.add_argument("output")
     d.add_argument(
-        "--partial", action="store_true", help="decode the complete iterations of a cut file"
+        "--partial",
+        action="store_true",
+        help="decode the whole iterations a cut file holds (any lossless stage: a cut zlib or "
+        "lzma stream yields its bytes up to the cut)",
     )
     d.set_defaults(run=_decompress)
     e = sub.add_parser("evaluate", help="rate-distortion table against JPEG, WebP and JPEG 2000")
@@ -117,9 +131,14 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     warnings.simplefilter("once")
+    if args.max_pixels is not None:
+        fileformat.MAX_PIXELS = args.max_pixels
     try:
         args.run(args)
-    except (CodecError, FileNotFoundError, IsADirectoryError) as error:
+    except FileNotFoundError as error:
+        print(f"error: no such file: {error.filename or error}", file=sys.stderr)
+        return 2
+    except (CodecError, IsADirectoryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -2,6 +2,9 @@
 
 `compress(image, bpp=...)` returns the bytes of a `.klc` file whose real size in bits, over the
 image's pixel count, is at most `bpp`; `decompress(data)` returns the image as uint8.
+
+Images are coded in independent tiles of `TILE` x `TILE` pixels, so memory stays bounded however
+large the image (up to `fileformat.MAX_PIXELS`); an image within one tile is coded whole.
 """
 
 import warnings
@@ -10,7 +13,15 @@ from pathlib import Path
 import numpy as np
 from keras import ops
 
-from keraslstm.codec.fileformat import LOSSLESS, CodecError, Header, pack, unpack
+from keraslstm.codec.fileformat import (
+    LOSSLESS,
+    CodecError,
+    Header,
+    check_pixels,
+    pack,
+    read_header,
+    unpack,
+)
 
 __all__ = [
     "compress",
@@ -21,7 +32,11 @@ __all__ = [
     "read_image",
     "to_float",
     "real_bpp",
+    "decode_bits",
+    "TILE",
 ]
+
+TILE = 1024  # pixels per tile side; a multiple of every model's stride (16 by default)
 
 
 def to_float(image):
@@ -79,24 +94,64 @@ def _pad(rgb, stride):
     return np.pad(rgb, pad, mode="edge")
 
 
-def encode_progressive(model, image, iterations=None):
+def _tiles(height, width):
+    """(rows, columns) pixel slices of the tiles of a padded `height` x `width` image."""
+    for top in range(0, height, TILE):
+        for left in range(0, width, TILE):
+            yield slice(top, min(top + TILE, height)), slice(left, min(left + TILE, width))
+
+
+def _code_slices(rows, cols, stride):
+    return slice(rows.start // stride, rows.stop // stride), slice(cols.start // stride, cols.stop // stride)  # fmt: skip
+
+
+def encode_progressive(model, image, iterations=None, reconstructions=True):
     """Encode `image`; returns (bits per iteration, reconstruction after each iteration, channels).
 
     Reconstructions are float (H, W, 3) in [0, 1] at the original size: exactly what a decoder
-    produces from the first k iterations' bits.
+    produces from the first k iterations' bits (None when `reconstructions=False`, which saves
+    their memory).
     """
     rgb, channels = to_float(image)
-    iterations = iterations or model.iterations
     height, width = rgb.shape[:2]
-    target = ops.convert_to_tensor(_pad(rgb, model.stride)[None] - 0.5)
-    reconstruction = ops.zeros_like(target)
-    states = (None, None)
-    all_bits, images = [], []
-    for _ in range(iterations):
-        bits, reconstruction, states = model.step(target, reconstruction, states)
-        all_bits.append(ops.convert_to_numpy(bits)[0])
-        images.append(np.clip(ops.convert_to_numpy(reconstruction)[0, :height, :width] + 0.5, 0, 1))
-    return all_bits, images, channels
+    check_pixels(height, width)
+    iterations = iterations or model.iterations
+    stride = model.stride
+    padded = _pad(rgb, stride) - 0.5
+    code_shape = (padded.shape[0] // stride, padded.shape[1] // stride, model.bits)
+    all_bits = [np.empty(code_shape, np.float32) for _ in range(iterations)]
+    images = [np.empty((height, width, 3), np.float32) for _ in range(iterations)]
+    for rows, cols in _tiles(*padded.shape[:2]):
+        target = ops.convert_to_tensor(padded[None, rows, cols])
+        reconstruction, states = ops.zeros_like(target), (None, None)
+        inside = (slice(rows.start, min(rows.stop, height)), slice(cols.start, min(cols.stop, width)))  # fmt: skip
+        for k in range(iterations):
+            bits, reconstruction, states = model.step(target, reconstruction, states)
+            all_bits[k][_code_slices(rows, cols, stride)] = ops.convert_to_numpy(bits)[0]
+            if reconstructions:
+                tile = ops.convert_to_numpy(reconstruction)[0] + 0.5
+                images[k][inside] = np.clip(tile[: inside[0].stop - rows.start, : inside[1].stop - cols.start], 0, 1)  # fmt: skip
+    return all_bits, images if reconstructions else None, channels
+
+
+def decode_bits(model, all_bits, height, width):
+    """The float (H, W, 3) image in [0, 1] that the decoder makes from each iteration's bits."""
+    stride = model.stride
+    rows_total, cols_total = all_bits[0].shape[0] * stride, all_bits[0].shape[1] * stride
+    image = np.empty((height, width, 3), np.float32)
+    for rows, cols in _tiles(rows_total, cols_total):
+        code = _code_slices(rows, cols, stride)
+        reconstruction = ops.zeros((1, rows.stop - rows.start, cols.stop - cols.start, 3))
+        states = None
+        for bits in all_bits:
+            tile_bits = ops.convert_to_tensor(bits[code][None])
+            reconstruction, states = model.decode_step(tile_bits, reconstruction, states)
+        tile = ops.convert_to_numpy(reconstruction)[0] + 0.5
+        inside_rows, inside_cols = min(rows.stop, height) - rows.start, min(cols.stop, width) - cols.start  # fmt: skip
+        image[rows.start : rows.start + inside_rows, cols.start : cols.start + inside_cols] = (
+            np.clip(tile[:inside_rows, :inside_cols], 0, 1)
+        )
+    return image
 
 
 def _header(model, image_shape, channels, iterations, lossless):
@@ -109,15 +164,15 @@ def real_bpp(data, height, width):
     return 8 * len(data) / (height * width)
 
 
-def rate_ladder(model, image, iterations=None, lossless="auto"):
+def rate_ladder(model, image, iterations=None, lossless="auto", reconstructions=True):
     """Encode once; returns (files, reconstructions): the smallest file for each k = 1, 2, ...
-    iterations and the float image a decoder makes from it."""
+    iterations and the float image a decoder makes from it (None if not `reconstructions`)."""
     if lossless != "auto" and lossless not in LOSSLESS:
         raise CodecError(
             f"Unknown lossless stage {lossless!r}; valid: 'auto', {', '.join(map(repr, LOSSLESS))}"
         )
     stages = LOSSLESS if lossless == "auto" else (lossless,)
-    all_bits, reconstructions, channels = encode_progressive(model, image, iterations)
+    all_bits, images, channels = encode_progressive(model, image, iterations, reconstructions)
     shape = np.shape(image)[:2]
     files = [
         min(
@@ -126,7 +181,7 @@ def rate_ladder(model, image, iterations=None, lossless="auto"):
         )
         for k in range(1, len(all_bits) + 1)
     ]
-    return files, reconstructions
+    return files, images
 
 
 def within_rate(files, bpp, height, width):
@@ -156,7 +211,8 @@ def compress(image, bpp=None, iterations=None, model=None, lossless="auto"):
         raise CodecError(f"iterations must be between 1 and {model.iterations}, got {iterations}")
     if bpp is not None and not bpp > 0:
         raise CodecError(f"impossible bpp {bpp}: it must be positive")
-    files, _ = rate_ladder(model, image, iterations, lossless)
+    check_pixels(*np.shape(image)[:2])
+    files, _ = rate_ladder(model, image, iterations, lossless, reconstructions=False)
     if iterations is not None:
         return files[-1]
     return files[within_rate(files, bpp, *np.shape(image)[:2])]
@@ -167,7 +223,7 @@ def decompress(data, model=None, partial=False):
     from keraslstm.codec.weights import load_model
 
     model = model or load_model()
-    header, all_bits = unpack(data, partial=partial)
+    header = read_header(data)  # plausible, and made by this model, before any payload work
     if header.fingerprint != model.fingerprint():
         raise CodecError(
             f"this file was written by another model (fingerprint {header.fingerprint.hex()}, "
@@ -175,16 +231,13 @@ def decompress(data, model=None, partial=False):
         )
     if header.bits != model.bits or header.stride != model.stride:
         raise CodecError("corrupt .klc header: bits or stride do not match the model")
-    reconstruction, states = None, None
-    for bits in all_bits:
-        bits = ops.convert_to_tensor(bits[None])
-        if reconstruction is None:
-            rows, cols = bits.shape[1] * model.stride, bits.shape[2] * model.stride
-            reconstruction = ops.zeros((1, rows, cols, 3))
-        reconstruction, states = model.decode_step(bits, reconstruction, states)
-    image = np.clip(
-        ops.convert_to_numpy(reconstruction)[0, : header.height, : header.width] + 0.5, 0, 1
-    )
+    if header.iterations > model.iterations:
+        raise CodecError(
+            f"corrupt .klc header: {header.iterations} iterations, this model makes at most "
+            f"{model.iterations}"
+        )
+    header, all_bits = unpack(data, partial=partial)
+    image = decode_bits(model, all_bits, header.height, header.width)
     image = np.round(image * 255).astype(np.uint8)
     return image.mean(axis=-1).round().astype(np.uint8) if header.channels == 1 else image
 

@@ -320,11 +320,16 @@ class ResidualLSTMCodec(keras.Model):
         return [(stage, tuple(shape[1:])) for stage, shape in rows]
 
     def fingerprint(self):
-        """8 bytes identifying this model's configuration and weights (stored in every file)."""
+        """8 bytes identifying this model's configuration and weights (stored in every file).
+
+        The layer's name is left out: Keras numbers unnamed models in the order a process makes
+        them, and a file must decode in any process that loads the same weights.
+        """
         import hashlib
         import json
 
-        digest = hashlib.sha256(json.dumps(self.get_config(), sort_keys=True, default=str).encode())
+        config = {k: v for k, v in self.get_config().items() if k not in ("name", "trainable", "dtype")}  # fmt: skip
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
         for weight in self.get_weights():
             digest.update(np.ascontiguousarray(weight, dtype=np.float32).tobytes())
         return digest.digest()[:8]

@@ -1,5 +1,6 @@
 """Training the codec on random crops, with a progress bar and resumable checkpoints."""
 
+import json
 import time
 from pathlib import Path
 
@@ -83,6 +84,11 @@ def fit_steps(
     return np.array(losses), np.array(times)
 
 
+def _seed_states(model):
+    """The state variables of the model's random-number generators (the binarizer's noise)."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
 def train(model, images, steps, out, batch_size=32, crop=32, learning_rate=5e-4, seed=0,
           checkpoint_every=100, progress=True, **record):  # fmt: skip
     """Train `model` for `steps` batches of random crops; resumes from `out`'s checkpoint if any.
@@ -92,11 +98,18 @@ def train(model, images, steps, out, batch_size=32, crop=32, learning_rate=5e-4,
     """
     checkpoint = Path(str(out) + ".ckpt.keras")
     clock = checkpoint.with_suffix(".seconds")
+    # A .keras file does not keep the binarizer's random-number state, so it goes beside it:
+    # a resumed run then draws the same binarization noise as an uninterrupted one.
+    noise = checkpoint.with_suffix(".seeds.json")
     start, earlier = 0, 0.0
     if checkpoint.exists():
         model = keras.models.load_model(checkpoint)
         start = int(ops.convert_to_numpy(model.optimizer.iterations))
         earlier = float(clock.read_text()) if clock.exists() else 0.0
+        if noise.exists():
+            states = json.loads(noise.read_text())
+            for variable, state in zip(_seed_states(model), states, strict=True):
+                variable.assign(state)
     else:
         model.compile(keras.optimizers.Adam(learning_rate))
 
@@ -104,6 +117,8 @@ def train(model, images, steps, out, batch_size=32, crop=32, learning_rate=5e-4,
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
             model.save(checkpoint)
             clock.write_text(f"{earlier + seconds}\n")
+            states = [ops.convert_to_numpy(v).tolist() for v in _seed_states(model)]
+            noise.write_text(json.dumps(states) + "\n")
 
     losses, times = fit_steps(
         model, images, steps, batch_size, crop, seed, start, progress, save_checkpoint
