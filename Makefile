@@ -29,12 +29,15 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests $(NOTEBOOKS) || [ $$? -eq 5 ]
 
-# Every notebook at full size, executed in place (outputs and figures saved), then results/summary.md.
+# Every notebook at full size, executed in place (outputs and figures saved; progress bars kept at
+# their last state), then results/summary.md. One notebook: make reproduce NOTEBOOKS=notebooks/01_....ipynb
 reproduce: $(STAMP)
 	@for nb in $(NOTEBOOKS); do \
 		echo "== $$nb"; \
 		env -u KERASLSTM_QUICK $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.timeout=-1 "$$nb" || exit 1; \
+			--ExecutePreprocessor.timeout=-1 \
+			--NotebookExporter.preprocessors=nbconvert.preprocessors.CoalesceStreamsPreprocessor \
+			"$$nb" || exit 1; \
 	done
 	$(BIN)/python -c 'from keraslstm.results import main; main()'
 

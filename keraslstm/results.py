@@ -68,19 +68,28 @@ def load(directory=None):
     return [p for p in payloads if "notebook" in p and "figures" in p]
 
 
-def verdict(a, b, higher_is_better=True, z=2.0):
+def verdict(a, b, higher_is_better=True, confidence=0.95):
     """Does claim "a beats b" hold on per-seed values `a` and `b`? "holds", "does not hold" or
     "inconclusive".
 
-    The gap of the means must exceed `z` standard errors of the difference (Welch's form,
-    `sqrt(var_a / n_a + var_b / n_b)` with sample variances); a smaller gap is inside the noise.
+    Welch's two-sided t-test at `confidence`: the gap of the means must exceed the t critical
+    value (Welch-Satterthwaite degrees of freedom) times the standard error of the difference.
+    With 3 seeds a side that is about 4 standard errors, not 2: few seeds make a wide noise band.
     """
+    from scipy import stats
+
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if min(len(a), len(b)) < 2:
         raise ValueError(f"verdict needs at least 2 values per side, got {len(a)} and {len(b)}")
     gap = (a.mean() - b.mean()) * (1 if higher_is_better else -1)
-    noise = z * np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
-    if abs(gap) <= noise:
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = np.sqrt(va + vb)
+    if se == 0:
+        decisive = gap != 0
+    else:
+        dof = se**4 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+        decisive = abs(gap) > stats.t.ppf(0.5 + confidence / 2, dof) * se
+    if not decisive:
         return "inconclusive"
     return "holds" if gap > 0 else "does not hold"
 

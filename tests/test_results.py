@@ -102,16 +102,21 @@ def test_mosaic_places_images_row_by_row():
         plotting.mosaic(images, ncols=4)
 
 
-def test_verdict_needs_the_gap_to_clear_the_noise():
+def test_verdict_is_welchs_t_test():
+    from scipy import stats
+
     a, b = [1.0, 1.1, 0.9], [0.5, 0.6, 0.4]
     assert results.verdict(a, b) == "holds"
     assert results.verdict(b, a) == "does not hold"
     assert results.verdict(b, a, higher_is_better=False) == "holds"
     assert results.verdict(a, [0.95, 1.3, 0.7]) == "inconclusive"
-    # gap 0.5, standard error of the difference sqrt(2 * 0.01 / 3) = 0.0816: z = 6.1
-    assert (
-        results.verdict(a, b, z=6.0) == "holds" and results.verdict(a, b, z=6.2) == "inconclusive"
-    )
+    # the decision follows scipy's Welch test, at the confidence asked for
+    for shift in np.linspace(0.05, 0.6, 12):
+        c = np.array([0.9, 1.0, 1.25]) - shift
+        p = stats.ttest_ind(a, c, equal_var=False).pvalue
+        assert (results.verdict(a, c) == "holds") == (p < 0.05), shift
+        assert (results.verdict(a, c, confidence=0.99) == "holds") == (p < 0.01), shift
+    assert results.verdict([1.0, 1.0], [0.0, 0.0]) == "holds"  # no noise at all
     with pytest.raises(ValueError, match="at least 2 values per side"):
         results.verdict([1.0], [0.0, 1.0])
 
