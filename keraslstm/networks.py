@@ -343,15 +343,18 @@ def attention_scores_model(generator):
     return keras.Model(generator.inputs, attention.output[1], name="row_attention_scores")
 
 
-def transfer_discriminator(classifier, num_classes=None, fine_tune=True):
+def transfer_discriminator(classifier, num_classes=None, fine_tune=True, pretrained=True):
     """A discriminator that starts from a trained digit classifier (transfer learning, paper 002).
 
     The classifier's layers up to its "features" layer are copied (fresh weights-identical layers,
     so the original is untouched) and topped with one logit; with `num_classes` the one-hot label
-    joins the features (projection-free conditioning). `fine_tune=False` freezes the copied layers.
+    joins the features (projection-free conditioning). `fine_tune=False` freezes the copied layers;
+    `pretrained=False` keeps the architecture but draws fresh random weights (the control that
+    separates what the weights bring from what the bigger network brings).
     """
-    source = keras.models.clone_model(classifier)
-    source.set_weights(classifier.get_weights())
+    source = keras.models.clone_model(classifier)  # new layers, freshly initialised
+    if pretrained:
+        source.set_weights(classifier.get_weights())
     names = [layer.name for layer in source.layers]
     if "features" not in names:
         raise ValueError(f"the classifier needs a layer named 'features', has {names}")

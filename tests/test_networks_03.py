@@ -122,6 +122,10 @@ def test_transfer_discriminator_starts_from_the_classifier_and_leaves_it_alone()
     tuned.trainable_weights[0].assign(tuned.trainable_weights[0] + 1.0)
     for before, after in zip(original, classifier.get_weights(), strict=True):
         np.testing.assert_array_equal(before, after)
+    keras.utils.set_random_seed(0)
+    scratch = networks.transfer_discriminator(classifier, pretrained=False)
+    assert not any(np.array_equal(w, first_kernel) for w in scratch.get_weights())
+    assert scratch.count_params() == frozen.count_params()
     images = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
     assert tuned([images, np.eye(10, dtype="float32")[[3, 4]]]).shape == (2, 1)
 
