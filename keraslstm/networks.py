@@ -213,7 +213,9 @@ def convlstm_predictor(
     `ConvLSTMCell`s (3x3 input and hidden kernels, widths `filters`) reads the coded frames; a
     forecaster stack of the same widths starts from the encoder's final `[h, c]` states, layer by
     layer, and sees the last coded frame at every step; a transposed-conv decoder turns each
-    forecast state into a frame of pixel probabilities.
+    forecast state, next to the last coded frame (a content skip, as in Denton & Fergus 2018, so
+    the LSTMs carry the motion rather than the shapes; it also helps the stack leave the
+    blank-frame plateau on a short CPU budget), into a frame of pixel probabilities.
     Inputs `(batch, input_frames, H, W, C)`; outputs `(batch, output_frames, H, W, C)`.
     """
     from keraslstm.cells import ConvLSTMCell, ConvRNN
@@ -240,12 +242,13 @@ def convlstm_predictor(
     )
     x = layers.Flatten()(last)
     x = layers.RepeatVector(output_frames)(x)
-    x = layers.Reshape((output_frames, side // 4, side // 4, 2 * width))(x)
+    x = last_frames = layers.Reshape((output_frames, side // 4, side // 4, 2 * width))(x)
     for i, (f, state) in enumerate(zip(filters, states, strict=True)):
         cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate_activation="sigmoid")
         x = ConvRNN(cell, return_sequences=True, name=f"forecaster_lstm{i + 1}")(
             x, initial_state=state
         )
+    x = layers.Concatenate(name="content_skip")([x, last_frames])
     x = layers.TimeDistributed(
         layers.Conv2DTranspose(width, 4, strides=2, padding="same", activation="relu"),
         name="frame_deconv1",
