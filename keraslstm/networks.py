@@ -303,8 +303,9 @@ def hybrid_generator(
 ):
     """Paper 002's hybrid: an LSTM emits a coarse feature map row by row, a CNN adds the detail.
 
-    At each of `side / 4` steps the LSTM (`HardSigmoidLSTMCell`, `units`) reads the noise and the
-    label (the same at every step: the state tells the steps apart) and emits one row of a `side/4 x side/4 x 2*width` map; two
+    At each of `side / 4` steps the LSTM (`HardSigmoidLSTMCell`, `units`) reads its own linear
+    projection of the noise and the label (one dense layer, reshaped into a sequence: identical
+    inputs at every step trained far slower) and emits one row of a `side/4 x side/4 x 2*width` map; two
     stride-2 transposed convolutions (as in `dcgan_generator`) upsample it to the image. With
     `attention_heads > 0`, each step's state also attends over the states of the steps before it
     (causal `MultiHeadAttention`, layer "row_attention", residual), the attention variant.
@@ -315,17 +316,19 @@ def hybrid_generator(
     steps = side // 4
     z, label = _inputs((latent_dim,), num_classes, "z")
     code = z if label is None else layers.Concatenate()([z, label])
-    x = layers.RepeatVector(steps)(code)
+    x = layers.Dense(steps * units // 4, activation="relu", name="step_inputs")(code)
+    step_inputs = layers.Reshape((steps, units // 4))(x)  # a projection of [z, y] per step
     states = layers.RNN(
         HardSigmoidLSTMCell(units, gate_activation=gate), return_sequences=True, name="row_lstm"
-    )(x)
+    )(step_inputs)
     if attention_heads:
         attended = layers.MultiHeadAttention(
             attention_heads, max(1, units // (2 * attention_heads)), name="row_attention"
         )(states, states, use_causal_mask=True, return_attention_scores=True)
         attended = attended[0]  # the weights are read by `attention_scores_model`
         states = layers.LayerNormalization()(layers.Add()([states, attended]))
-    x = layers.Dense(steps * 2 * width, use_bias=False)(states)
+    x = layers.Concatenate()([states, step_inputs])  # the row's own input next to the state
+    x = layers.Dense(steps * 2 * width, use_bias=False)(x)
     x = layers.Reshape((steps, steps, 2 * width))(x)
     x = layers.ReLU()(layers.BatchNormalization()(x))
     x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False)(x)
