@@ -8,6 +8,9 @@ Builders return plain functional `keras.Model`s. Images are `(batch, height, wid
 - MLP encoder and decoder of the VAE family (notebook 02; Kingma 2014).
 - The row-reading LSTM encoder of DLSTM and its convolutional ablation (notebook 01, paper 000).
 - The row-reading LSTM discriminator and real-vs-fake detector (notebook 04, paper 003).
+- Next-frame predictors (ConvLSTM encoder-forecaster, CNN-only, copy-last-frame), the hybrid
+  LSTM + CNN generator with optional attention, and a discriminator transferred from the digit
+  classifier (notebook 03, paper 002; Shi 2015, Srivastava 2015).
 """
 
 import keras
@@ -28,6 +31,12 @@ __all__ = [
     "conv_encoder",
     "row_lstm_discriminator",
     "row_lstm_units",
+    "convlstm_predictor",
+    "cnn_predictor",
+    "copy_last_frame",
+    "hybrid_generator",
+    "attention_scores_model",
+    "transfer_discriminator",
 ]
 
 
@@ -221,3 +230,188 @@ def row_lstm_units(n_params, image_shape=(28, 28, 1), bidirectional=False):
     a, b, c = 4.0, 4.0 * features + 5.0, 1.0 - per_direction
     units = (-b + np.sqrt(b * b - 4 * a * c)) / (2 * a)
     return max(1, int(round(units)))
+
+
+# Notebook 03 (paper 002): frame predictors, a hybrid LSTM + CNN generator, transfer discriminator.
+
+
+def _check_frames(frame_shape, input_frames):
+    side = frame_shape[0]
+    if side % 4 or frame_shape[1] != side:
+        raise ValueError(
+            f"frame predictors need square frames with a side divisible by 4, got {frame_shape}"
+        )
+    if int(input_frames) < 1:
+        raise ValueError(f"input_frames must be at least 1, got {input_frames}")
+
+
+def convlstm_predictor(
+    frame_shape=(32, 32, 1), input_frames=10, output_frames=10, width=16, filters=(32, 32)
+):
+    """Shi et al. 2015's encoder-forecaster: CNN frame encoder, stacked ConvLSTMs, CNN decoder.
+
+    Each input frame goes through two stride-2 convolutions (side / 4); an encoder stack of
+    `ConvLSTMCell`s (3x3 input and hidden kernels, widths `filters`) reads the coded frames; a
+    forecaster stack of the same widths starts from the encoder's final `[h, c]` states, layer by
+    layer, and sees the last coded frame at every step; a transposed-conv decoder turns each
+    forecast state, next to the last coded frame (a content skip, as in Denton & Fergus 2018, so
+    the LSTMs carry the motion rather than the shapes; it also helps the stack leave the
+    blank-frame plateau on a short CPU budget), into a frame of pixel probabilities.
+    Inputs `(batch, input_frames, H, W, C)`; outputs `(batch, output_frames, H, W, C)`.
+    """
+    from keraslstm.cells import ConvLSTMCell, ConvRNN
+
+    _check_frames(frame_shape, input_frames)
+    side, channels = frame_shape[0], frame_shape[-1]
+    frames = keras.Input((input_frames, *frame_shape), name="frames")
+    x = layers.TimeDistributed(
+        layers.Conv2D(width, 3, strides=2, padding="same", activation="relu"), name="frame_conv1"
+    )(frames)
+    coded = layers.TimeDistributed(
+        layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="relu"),
+        name="frame_conv2",
+    )(x)
+    x, states = coded, []
+    for i, f in enumerate(filters):
+        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate_activation="sigmoid")
+        x, h, c = ConvRNN(
+            cell, return_sequences=True, return_state=True, name=f"encoder_lstm{i + 1}"
+        )(x)
+        states.append([h, c])
+    last = layers.Reshape((side // 4, side // 4, 2 * width))(
+        layers.Cropping3D(((input_frames - 1, 0), (0, 0), (0, 0)))(coded)
+    )
+    x = layers.Flatten()(last)
+    x = layers.RepeatVector(output_frames)(x)
+    x = last_frames = layers.Reshape((output_frames, side // 4, side // 4, 2 * width))(x)
+    for i, (f, state) in enumerate(zip(filters, states, strict=True)):
+        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate_activation="sigmoid")
+        x = ConvRNN(cell, return_sequences=True, name=f"forecaster_lstm{i + 1}")(
+            x, initial_state=state
+        )
+    x = layers.Concatenate(name="content_skip")([x, last_frames])
+    x = layers.TimeDistributed(
+        layers.Conv2DTranspose(width, 4, strides=2, padding="same", activation="relu"),
+        name="frame_deconv1",
+    )(x)
+    x = layers.TimeDistributed(
+        layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="sigmoid"),
+        name="frame_deconv2",
+    )(x)
+    return keras.Model(frames, x, name="convlstm_predictor")
+
+
+def cnn_predictor(frame_shape=(32, 32, 1), input_frames=10, output_frames=10, width=32, depth=2):
+    """The CNN-only baseline: the input frames stacked as channels, an encoder-decoder CNN.
+
+    Two stride-2 convolutions, `depth` 3x3 convolutions at side / 4, two stride-2 transposed
+    convolutions to `output_frames * channels` sigmoid channels, unstacked into frames. No state
+    is carried from step to step: all future frames come out of one forward pass.
+    """
+    _check_frames(frame_shape, input_frames)
+    side, channels = frame_shape[0], frame_shape[-1]
+    frames = keras.Input((input_frames, *frame_shape), name="frames")
+    x = layers.Permute((2, 3, 1, 4))(frames)
+    x = layers.Reshape((side, side, input_frames * channels))(x)
+    x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="relu")(x)
+    for _ in range(depth):
+        x = layers.Conv2D(2 * width, 3, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(
+        output_frames * channels, 4, strides=2, padding="same", activation="sigmoid"
+    )(x)
+    x = layers.Reshape((side, side, output_frames, channels))(x)
+    return keras.Model(frames, layers.Permute((3, 1, 2, 4))(x), name="cnn_predictor")
+
+
+def copy_last_frame(frames, output_frames=10):
+    """The trivial baseline: the last observed frame, repeated `output_frames` times (NumPy)."""
+    frames = np.asarray(frames)
+    if frames.ndim != 5:
+        raise ValueError(f"copy_last_frame takes (batch, time, H, W, C) frames, got {frames.shape}")
+    return np.repeat(frames[:, -1:], output_frames, axis=1)
+
+
+def hybrid_generator(
+    latent_dim,
+    image_shape=(28, 28, 1),
+    num_classes=None,
+    units=128,
+    width=32,
+    attention_heads=0,
+    gate="hard_sigmoid",
+):
+    """Paper 002's hybrid: an LSTM emits a coarse feature map row by row, a CNN adds the detail.
+
+    At each of `side / 4` steps the LSTM (`HardSigmoidLSTMCell`, `units`) reads its own linear
+    projection of the noise and the label (one dense layer, reshaped into a sequence: identical
+    inputs at every step trained far slower) and emits one row of a `side/4 x side/4 x 2*width` map; two
+    stride-2 transposed convolutions (as in `dcgan_generator`) upsample it to the image. With
+    `attention_heads > 0`, each step's state also attends over the states of the steps before it
+    (causal `MultiHeadAttention`, layer "row_attention", residual), the attention variant.
+    """
+    side, channels = image_shape[0], image_shape[-1]
+    if side % 4:
+        raise ValueError(f"hybrid_generator needs an image side divisible by 4, got {side}")
+    steps = side // 4
+    z, label = _inputs((latent_dim,), num_classes, "z")
+    code = z if label is None else layers.Concatenate()([z, label])
+    x = layers.Dense(steps * units // 4, activation="relu", name="step_inputs")(code)
+    step_inputs = layers.Reshape((steps, units // 4))(x)  # a projection of [z, y] per step
+    states = layers.RNN(
+        HardSigmoidLSTMCell(units, gate_activation=gate), return_sequences=True, name="row_lstm"
+    )(step_inputs)
+    if attention_heads:
+        attended = layers.MultiHeadAttention(
+            attention_heads, max(1, units // (2 * attention_heads)), name="row_attention"
+        )(states, states, use_causal_mask=True, return_attention_scores=True)
+        attended = attended[0]  # the weights are read by `attention_scores_model`
+        states = layers.LayerNormalization()(layers.Add()([states, attended]))
+    x = layers.Concatenate()([states, step_inputs])  # the row's own input next to the state
+    x = layers.Dense(steps * 2 * width, use_bias=False)(x)
+    x = layers.Reshape((steps, steps, 2 * width))(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False)(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="sigmoid")(x)
+    name = "hybrid_attention_generator" if attention_heads else "hybrid_generator"
+    return _model(z, label, x, name)
+
+
+def attention_scores_model(generator):
+    """A model from the generator's inputs to its "row_attention" weights `(batch, heads, steps, steps)`."""
+    try:
+        attention = generator.get_layer("row_attention")
+    except ValueError:
+        raise ValueError(
+            f"{generator.name} has no 'row_attention' layer; build it with attention_heads > 0"
+        ) from None
+    return keras.Model(generator.inputs, attention.output[1], name="row_attention_scores")
+
+
+def transfer_discriminator(classifier, num_classes=None, fine_tune=True, pretrained=True):
+    """A discriminator that starts from a trained digit classifier (transfer learning, paper 002).
+
+    The classifier's layers up to its "features" layer are copied (fresh weights-identical layers,
+    so the original is untouched) and topped with one logit; with `num_classes` the one-hot label
+    joins the features (projection-free conditioning). `fine_tune=False` freezes the copied layers;
+    `pretrained=False` keeps the architecture but draws fresh random weights (the control that
+    separates what the weights bring from what the bigger network brings).
+    """
+    source = keras.models.clone_model(classifier)  # new layers, freshly initialised
+    if pretrained:
+        source.set_weights(classifier.get_weights())
+    names = [layer.name for layer in source.layers]
+    if "features" not in names:
+        raise ValueError(f"the classifier needs a layer named 'features', has {names}")
+    image_shape = tuple(classifier.input_shape[1:])
+    image, label = _inputs(image_shape, num_classes, "image")
+    x = image
+    for layer in source.layers[: names.index("features") + 1]:
+        layer.trainable = fine_tune
+        x = layer(x)
+    if label is not None:
+        x = layers.Concatenate()([x, label])
+    x = layers.LeakyReLU(0.2)(layers.Dense(64)(x))
+    return _model(image, label, layers.Dense(1)(x), "transfer_discriminator")
