@@ -25,6 +25,7 @@ __all__ = [
     "precision_recall",
     "authenticity",
     "mean_ci",
+    "clipped_ci",
     "wilson_interval",
 ]
 
@@ -285,6 +286,18 @@ def mean_ci(values, level=0.95):
         raise ValueError(f"mean_ci needs at least 2 values (seeds), got {len(values)}")
     half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
     return float(values.mean()), float(half)
+
+
+def clipped_ci(values, low=0.0, high=1.0, level=0.95):
+    """Mean and its Student-t interval `(mean, lower, upper)`, cut to the range `[low, high]`.
+
+    For bounded scores (accuracy, AUC) over a few seeds, where a skewed spread makes the
+    symmetric t-interval run past the bound (e.g. 93 +- 11 %).
+    """
+    if not low < high:
+        raise ValueError(f"clipped_ci needs low < high, got low={low}, high={high}")
+    mean, half = mean_ci(values, level)
+    return mean, max(low, mean - half), min(high, mean + half)
 
 
 def wilson_interval(successes, n, level=0.95):

@@ -179,6 +179,16 @@ def test_mean_ci_against_the_t_table():
         metrics.mean_ci([1.0])
 
 
+def test_clipped_ci_cuts_the_t_interval_at_the_bounds():
+    values = [1.0, 1.0, 1.0, 1.0, 0.5]  # skewed: the t-interval runs past 1
+    mean, half = metrics.mean_ci(values)
+    assert mean + half > 1.0
+    assert metrics.clipped_ci(values) == pytest.approx((mean, mean - half, 1.0))
+    assert metrics.clipped_ci([0.2, 0.4, 0.6], low=0.3, high=0.5) == pytest.approx((0.4, 0.3, 0.5))
+    with pytest.raises(ValueError, match="low < high"):
+        metrics.clipped_ci(values, low=1.0, high=0.0)
+
+
 def test_wilson_interval_hand_case():
     low, high = metrics.wilson_interval(50, 100)
     assert low == pytest.approx(0.4038, abs=1e-4) and high == pytest.approx(0.5962, abs=1e-4)
