@@ -42,24 +42,29 @@ FACE_CLASSIFIER_PATH = CLASSIFIER_PATH.with_name("face_classifier.keras")
 FACE_SIZE, FACE_FEATURES = 24, 16
 
 
+def _scoring_cnn(input_shape, widths, features, classes, name):
+    """Two conv + max-pool blocks, a `features` layer (for FID) and softmax `probabilities` (IS)."""
+    return keras.Sequential(
+        [
+            keras.Input(input_shape),
+            layers.Conv2D(widths[0], 3, activation="relu", padding="same"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(widths[1], 3, activation="relu", padding="same"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dropout(0.3),
+            layers.Dense(features, activation="relu", name="features"),
+            layers.Dense(classes, activation="softmax", name="probabilities"),
+        ],
+        name=name,
+    )
+
+
 def train_digit_classifier(epochs=12, seed=0):
     """Train the CNN on the bundled training digits; returns (model, test accuracy)."""
     keras.utils.set_random_seed(seed)
     (x, y), (x_test, y_test) = data.digits(seed=seed)
-    model = keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(32, 3, activation="relu", padding="same"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(64, 3, activation="relu", padding="same"),
-            layers.MaxPooling2D(),
-            layers.Flatten(),
-            layers.Dropout(0.3),
-            layers.Dense(FEATURES, activation="relu", name="features"),
-            layers.Dense(10, activation="softmax", name="probabilities"),
-        ],
-        name="digit_classifier",
-    )
+    model = _scoring_cnn((28, 28, 1), (32, 64), FEATURES, 10, "digit_classifier")
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
     accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
@@ -143,20 +148,7 @@ def train_face_classifier(epochs=60, seed=0):
     keras.utils.set_random_seed(seed)
     (x, y), (x_test, y_test) = data.faces(size=FACE_SIZE, seed=seed)
     x, y = np.concatenate([x, x[:, :, ::-1]]), np.concatenate([y, y])
-    model = keras.Sequential(
-        [
-            keras.Input((FACE_SIZE, FACE_SIZE, 1)),
-            layers.Conv2D(16, 3, activation="relu", padding="same"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(32, 3, activation="relu", padding="same"),
-            layers.MaxPooling2D(),
-            layers.Flatten(),
-            layers.Dropout(0.3),
-            layers.Dense(FACE_FEATURES, activation="relu", name="features"),
-            layers.Dense(2, activation="softmax", name="probabilities"),
-        ],
-        name="face_classifier",
-    )
+    model = _scoring_cnn((FACE_SIZE, FACE_SIZE, 1), (16, 32), FACE_FEATURES, 2, "face_classifier")
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
     accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
