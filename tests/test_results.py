@@ -1,4 +1,4 @@
-"""keraslstm.results, keraslstm.plotting and keraslstm.config."""
+"""keraslstm.results and keraslstm.plotting."""
 
 import json
 import os
@@ -58,20 +58,6 @@ def test_summary_tabulates_full_runs(results_root):
     code = "from keraslstm.results import main; main()"
     subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
     assert (results_root / "summary.md").read_text().strip() == text.strip()
-
-
-def test_quick_mode_rejects_unclear_values():
-    code = "import keraslstm; keraslstm.quick_mode()"
-    env = {**os.environ, "KERASLSTM_QUICK": "maybe"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.returncode != 0 and "KERASLSTM_QUICK must be one of" in out.stderr
-
-
-def test_pick_follows_quick_mode():
-    from keraslstm import pick, quick_mode
-
-    assert quick_mode() is True
-    assert pick(full=100, quick=3) == 3
 
 
 def test_save_fig_and_plots_write_pngs(results_root):
