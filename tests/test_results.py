@@ -22,13 +22,23 @@ def results_root(tmp_path, monkeypatch):
 
 def test_record_writes_quick_runs_apart_from_full_runs(results_root):
     path = results.record(
-        "01_demo", psnr_db=20.5, ssim=dict(claim="SSIM 0.8", paper=0.8, ours=0.61)
+        "01_demo", psnr_db=20.5, ssim=dict(claim="SSIM 0.8", paper=0.8, ours=0.61, note="3 seeds")
     )
     assert path == results_root / "quick" / "01_demo.json"  # the test configuration is quick mode
     payload = json.loads(path.read_text())
     assert payload["quick_mode"] is True
-    assert payload["figures"]["ssim"] == {"claim": "SSIM 0.8", "paper": 0.8, "ours": 0.61}
-    assert payload["figures"]["psnr_db"] == {"claim": None, "paper": None, "ours": 20.5}
+    assert payload["figures"]["ssim"] == {
+        "claim": "SSIM 0.8",
+        "paper": 0.8,
+        "ours": 0.61,
+        "note": "3 seeds",
+    }
+    assert payload["figures"]["psnr_db"] == {
+        "claim": None,
+        "paper": None,
+        "ours": 20.5,
+        "note": None,
+    }
     assert results.load(results_root) == []
 
 
@@ -43,16 +53,16 @@ def test_record_refuses_malformed_figures(results_root):
 
 def test_summary_tabulates_full_runs(results_root):
     figures = {
-        "ms_ssim": {"claim": "beats JPEG", "paper": 0.904, "ours": 0.8712345},
-        "seconds": {"claim": None, "paper": None, "ours": 61},
+        "ms_ssim": {"claim": "beats JPEG", "paper": 0.904, "ours": 0.8712345, "note": "Kodak"},
+        "seconds": {"claim": None, "paper": None, "ours": 61},  # an old record: no note
     }
     (results_root / "05_codec.json").write_text(
         json.dumps({"notebook": "05_codec", "quick_mode": False, "figures": figures})
     )
     text = results.summary(results_root)
     assert "## 05_codec" in text
-    assert "| ms_ssim | beats JPEG | 0.904 | 0.8712 |" in text
-    assert "| seconds |  | - | 61 |" in text
+    assert "| beats JPEG | 0.904 | 0.8712 | Kodak |" in text
+    assert "| seconds | - | 61 |  |" in text
     env = {**os.environ, "KERASLSTM_QUICK": "0"}
     (results_root / "benchmarks.json").write_text('{"lstm_cell": {}}')  # not a notebook record
     code = "from keraslstm.results import main; main()"
