@@ -18,6 +18,7 @@ _HOMES = {
     "real_bpp": "api",
     "CodecError": "fileformat",
     "ResidualLSTMCodec": "model",
+    "shape_table": "model",
     "fingerprint": "weights",
     "load_model": "weights",
     "save_model": "weights",
