@@ -106,6 +106,17 @@ def test_shape_table_follows_a_patch_through_one_iteration(decoder, upsampler):
     assert [shape for stage, shape in rows if upsampler in stage] == [(8, 8, 4), (16, 16, 4), (32, 32, 4), (64, 64, 4)]  # fmt: skip
 
 
+def test_the_gate_is_stored_by_name_in_the_codec_and_its_layers():
+    from keraslstm.cells import hard_sigmoid
+
+    model = ResidualLSTMCodec(**{**TINY, "gate": hard_sigmoid})  # a callable is stored by its name
+    assert model.get_config()["gate"] == "hard_sigmoid"
+    for layer in (model.encoder, model.decoder):
+        assert layer.get_config()["gate"] == "hard_sigmoid" and layer.gate is hard_sigmoid
+    with pytest.raises(ValueError, match="Unknown gate 'relu'"):
+        ResidualLSTMCodec(**{**TINY, "gate": "relu"})
+
+
 @pytest.mark.parametrize("shape", [(37, 50, 3), (5, 7, 3), (16, 16, 3), (33, 20, 0)])
 def test_round_trip_any_size_and_grayscale(model, shape):
     image = _image(*shape[:2], channels=shape[2])

@@ -15,7 +15,7 @@ loop that runs them, and `shape_table`, the paper's Fig. 1 as rows.
 import keras
 from keras import ops
 
-from keraslstm.cells import gate_function
+from keraslstm.cells import config_with_gate, gate_config
 from keraslstm.layers import DECODERS, Binarizer, ConvLSTMDecoder, ConvLSTMEncoder
 
 __all__ = ["ResidualLSTMCodec", "shape_table", "DECODERS", "CODEC_LOSSES"]
@@ -58,7 +58,6 @@ class ResidualLSTMCodec(keras.Model):
     ):
         super().__init__(**kwargs)
         _check("loss", loss, CODEC_LOSSES)
-        gate_function(gate)  # fails early on an unknown gate
         if 2 ** len(encoder_filters) != 2 ** len(decoder_filters):
             raise ValueError(
                 f"the encoder downsamples by {2 ** len(encoder_filters)} but the decoder upsamples by "
@@ -68,7 +67,7 @@ class ResidualLSTMCodec(keras.Model):
         self.bits = int(bits)
         self.encoder_filters = tuple(encoder_filters)
         self.decoder_filters = tuple(decoder_filters)
-        self.gate = gate
+        self.gate = gate_config(gate)  # its name; fails early on an unknown gate
         self.decoder_kind = decoder
         self.loss_kind = loss
         self.smooth_l1_delta = float(smooth_l1_delta)
@@ -145,6 +144,10 @@ class ResidualLSTMCodec(keras.Model):
             "gamma": self.gamma,
             "seed": self.seed,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config_with_gate(config))
 
 
 def shape_table(codec, size=32):
