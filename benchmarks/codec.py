@@ -1,4 +1,4 @@
-"""Rate-distortion and speed of the shipped LSTM codec (notebook 05, seed 004).
+"""Rate-distortion and speed of the shipped LSTM codec (notebook 05; Mandogade & Morghare; Toderici et al. 2017).
 
 On the held-out package photos: MS-SSIM and PSNR at every rate from 0.125 to 2 bpp against JPEG
 (4:2:0), WebP and JPEG 2000 at matched real bpp, and encode / decode throughput (megapixels per
