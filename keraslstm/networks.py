@@ -204,8 +204,8 @@ def row_lstm_discriminator(image_shape=(28, 28, 1), units=32, bidirectional=Fals
 
     Row `t` (`width * channels` numbers) is the LSTM's input at step `t`; the last hidden state
     (of both directions with `bidirectional`) goes through one dense layer to the logit. The cell
-    is the project's `HardSigmoidLSTMCell` (hard-sigmoid gates, from seed 004; seed 003 writes
-    sigmoid). Fits `keraslstm.gan.GAN` as is.
+    is the project's `HardSigmoidLSTMCell` (hard-sigmoid gates, from Mandogade & Morghare,
+    notebook 05; the paper of notebook 04 writes sigmoid). Fits `keraslstm.gan.GAN` as is.
     """
     height, width, channels = image_shape
     image = keras.Input(image_shape, name="image")
