@@ -6,7 +6,7 @@ VAE-GAN), plus the controls the notebook needs: the MLP GAN with the LSGAN and W
 (so that family is not confounded with architecture).
 
 Every model sees the same data, epochs, batch size and seed; `score` measures samples with the
-cached digit classifier (`keraslstm.evaluation`) so the numbers are comparable across models.
+cached digit classifier (`keraslstm.scorers`) so the numbers are comparable across models.
 """
 
 import time
