@@ -32,6 +32,13 @@ __all__ = [
     "SampleGrid",
     "discriminator_loss",
     "generator_loss",
+    "cross_entropy_discriminator",
+    "minimax_generator",
+    "non_saturating_generator",
+    "least_squares_discriminator",
+    "least_squares_generator",
+    "wasserstein_critic",
+    "wasserstein_generator",
     "interpolates",
     "gradient_penalty",
 ]
