@@ -5,7 +5,9 @@ Builders return plain functional `keras.Model`s. Images are `(batch, height, wid
 `num_classes`, a network also takes a one-hot label as a second input (CGAN, CVAE).
 
 - MLP and DCGAN generator and discriminator (notebook 02; Goodfellow 2014, Radford 2016).
-- MLP encoder and decoder of the VAE family (notebook 02; Kingma 2014).
+- MLP encoder and decoder of the VAE family, and the convolutional VAE's encoder (the DCGAN
+  discriminator's body with Gaussian heads; its decoder is the DCGAN generator) (notebook 02;
+  Kingma 2014).
 - The row-reading LSTM encoder of DLSTM and its convolutional ablation (notebook 01, paper 000).
 - The row-reading LSTM discriminator and real-vs-fake detector (notebook 04, paper 003).
 - Next-frame predictors (ConvLSTM encoder-forecaster, CNN-only, copy-last-frame), the hybrid
@@ -37,6 +39,7 @@ __all__ = [
     "hybrid_generator",
     "attention_scores_model",
     "transfer_discriminator",
+    "dcgan_encoder",
 ]
 
 
@@ -416,3 +419,25 @@ def transfer_discriminator(classifier, num_classes=None, fine_tune=True, pretrai
         x = layers.Concatenate()([x, label])
     x = layers.LeakyReLU(0.2)(layers.Dense(64)(x))
     return _model(image, label, layers.Dense(1)(x), "transfer_discriminator")
+
+
+# Notebook 02 (paper 001): the convolutional VAE, with the DCGAN's networks.
+
+
+def dcgan_encoder(latent_dim, image_shape=(28, 28, 1), num_classes=None, width=64):
+    """The convolutional VAE's encoder: `dcgan_discriminator`'s body with Gaussian heads.
+
+    Two stride-2 LeakyReLU convolutions (`width`, `2 * width` filters, 4x4), flattened, then dense
+    `z_mean` and `z_log_var`. With `dcgan_generator` as its decoder, a VAE has the same
+    convolutional networks as the DCGAN, so a VAE-vs-GAN comparison is not one of architectures.
+    The label, if any, joins the image as constant extra channels (as in the discriminator).
+    """
+    image, label = _inputs(image_shape, num_classes, "image")
+    x = image
+    if label is not None:
+        planes = layers.UpSampling2D(image_shape[:2])(layers.Reshape((1, 1, num_classes))(label))
+        x = layers.Concatenate()([image, planes])
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same")(x))
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(2 * width, 4, strides=2, padding="same")(x))
+    inputs = [image, label] if label is not None else image
+    return _gaussian_heads(layers.Flatten()(x), latent_dim, inputs, "dcgan_encoder")
