@@ -149,10 +149,11 @@ def train(model, images, steps, out, batch_size=32, crop=32, learning_rate=5e-4,
             record.setdefault("resumed_from", f"{Path(resume).name} at step {start}")
             # A fresh Adam's first steps move every weight by about the whole learning rate
             # (m / sqrt(v) = sign(g)): on trained weights that knocked held-out MS-SSIM at 1 bpp
-            # from 0.914 to 0.898 in one step. So the rate warms up from 0 instead.
+            # from 0.914 to 0.898 in one step. So the rate warms up linearly (then stays) instead.
             rate = keras.optimizers.schedules.CosineDecay(
-                0.0, 1, alpha=1.0, warmup_target=learning_rate, warmup_steps=RESUME_WARMUP
-            )
+                learning_rate / RESUME_WARMUP, 1, alpha=1.0, warmup_target=learning_rate,
+                warmup_steps=RESUME_WARMUP,
+            )  # fmt: skip
         model.compile(keras.optimizers.Adam(rate))
     step_reached, seconds_reached = start, earlier
 
