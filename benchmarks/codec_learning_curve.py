@@ -3,7 +3,8 @@
 Each call trains at most `--minutes` of training time (a resumable chunk: run it again to go on),
 starting from the shipped weights, and every `--every` steps appends a point to
 `results/codec_learning_curve.json`: step, hours of training in all, hardware, and the held-out
-MS-SSIM after 2 iterations (0.25 bpp before lossless coding) and 8 iterations (1 bpp).
+MS-SSIM after 2 iterations (0.25 bpp before lossless coding) and 8 iterations (1 bpp); the
+weights at each point go to `--dir` as `<loss>-<step>.weights.h5`.
 `--loss balanced` trains `BalancedLossCodec` instead (the late-iteration A/B), logged as its
 own run.
 
@@ -28,7 +29,7 @@ from keraslstm.codec.training import (
     train,
     training_images,
 )
-from keraslstm.codec.weights import DEFAULT_WEIGHTS, load_model, model_info
+from keraslstm.codec.weights import DEFAULT_WEIGHTS, load_model, model_info, save_model
 from keraslstm.results import results_dir
 
 CURVE = results_dir(quick=False) / "codec_learning_curve.json"
@@ -79,6 +80,7 @@ def main():
     def log(model, step, seconds):
         if step % args.every == 0 and all(p["step"] != step for p in run):
             run.append(point(model, step, seconds))
+            save_model(model, Path(args.dir) / f"{args.loss}-{step}.weights.h5", steps=step)
             run.sort(key=lambda p: p["step"])
             path.write_text(json.dumps(curve, indent=1) + "\n")
             print(f"step {step}: {run[-1]['ms_ssim@0.25']:.4f} / {run[-1]['ms_ssim@1']:.4f}")
