@@ -67,15 +67,16 @@ def main():
     parser.add_argument("--loss", default="l1", choices=["l1", "balanced"])
     parser.add_argument("--dir", required=True, help="folder for the run's weights/checkpoints")
     parser.add_argument("--curve", default=str(CURVE), help="the JSON file of curve points")
+    parser.add_argument("--start", default=str(DEFAULT_WEIGHTS), help="weights to start from")
     args = parser.parse_args()
     path = Path(args.curve)
     curve = json.loads(path.read_text()) if path.exists() else {"runs": {}}
     curve["hardware"] = hardware()
     run = curve["runs"].setdefault(args.loss, [])
-    info = model_info()
-    if not run:  # the starting point: the shipped weights
-        start = point(load_model(), info["training"]["steps"], info["training"]["train_seconds"])
-        run.append({**start, "note": "shipped weights"})
+    info = model_info(args.start)
+    if not run:  # the starting point
+        start = point(load_model(args.start), info["training"]["steps"], info["training"]["train_seconds"])  # fmt: skip
+        run.append({**start, "note": f"start: {Path(args.start).name}"})
 
     def log(model, step, seconds):
         if step % args.every == 0 and all(p["step"] != step for p in run):
@@ -90,7 +91,7 @@ def main():
     out = os.path.join(args.dir, f"{args.loss}.weights.h5")
     command = "python benchmarks/codec_learning_curve.py " + " ".join(sys.argv[1:])
     train(kind(**info["config"]), training_images("bundled"), args.steps, out,
-          checkpoint_every=args.every, resume=DEFAULT_WEIGHTS, max_seconds=60 * args.minutes,
+          checkpoint_every=args.every, resume=args.start, max_seconds=60 * args.minutes,
           on_checkpoint=log, progress=False, data="bundled", command=command)  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(curve, indent=1) + "\n")
