@@ -126,6 +126,7 @@ def test_learning_curve_figure_has_a_line_per_run():
     }
     figure = ev.plot_learning_curve(curve)
     left, right = figure.axes
+    assert [t.get_text() for t in figure.legends[0].get_texts()][0] == "L1 loss (as shipped)"
     assert [list(line.get_xdata()) for line in left.lines] == [[2000, 2250], [2000]]
     assert list(right.lines[0].get_ydata()) == pytest.approx([0.9, 0.91])
     assert "MS-SSIM" in left.get_ylabel() and "steps" in left.get_xlabel()

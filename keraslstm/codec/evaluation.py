@@ -231,22 +231,23 @@ def format_bd_table(summaries):
     return "\n".join(lines)
 
 
-def plot_learning_curve(curve, ax=None):
-    """Held-out MS-SSIM at 0.25 and 1 bpp (2 and 8 whole iterations, before lossless coding)
-    against training steps, one line per run in `results/codec_learning_curve.json`'s dict."""
+def plot_learning_curve(curve):
+    """Held-out MS-SSIM after 2 and 8 whole iterations (0.25 and 1 bpp before lossless coding)
+    against training steps, one line per run of `results/codec_learning_curve.json`."""
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
-    for axis, key, rate in zip(ax, ("ms_ssim@0.25", "ms_ssim@1"), ("0.25", "1"), strict=True):
+    labels = {"l1": "L1 loss (as shipped)", "balanced": "balanced per-iteration loss (A/B)"}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for axis, key, k in zip(axes, ("ms_ssim@0.25", "ms_ssim@1"), (2, 8), strict=True):
         for run, colour in zip(
             curve["runs"], ("tab:blue", "tab:orange", "tab:green"), strict=False
         ):
             points = curve["runs"][run]
             axis.plot([p["step"] for p in points], [p[key] for p in points], "o-", color=colour,
-                      label={"l1": "L1 loss (as shipped)", "balanced": "balanced per-iteration loss"}.get(run, run))  # fmt: skip
-        axis.set(xlabel="training steps (batches of 32 crops)", ylabel="held-out MS-SSIM",
-                 title=f"{rate} bpp ({int(float(rate) * 8)} iterations)")  # fmt: skip
+                      label=labels.get(run, run))  # fmt: skip
+        axis.set(xlabel="training steps (batches of 32 crops of 32x32)", ylabel="held-out MS-SSIM",
+                 title=f"{k} iterations ({k / 8:g} bpp before lossless coding)")  # fmt: skip
         axis.grid(alpha=0.3)
-    ax[-1].legend(loc="lower right", fontsize="small")
-    return ax[0].figure
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=len(names))
+    return fig
