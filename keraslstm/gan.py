@@ -1,12 +1,23 @@
 """GANs for notebook 02 (seed 001): the original GAN, DCGAN, CGAN, LSGAN and WGAN-GP.
 
-One `GAN` model takes a generator, a discriminator (logits out) and a loss variant:
-`"minimax"` and `"non_saturating"` (Goodfellow 2014), `"lsgan"` (Mao 2017) and `"wgan_gp"`
-(Gulrajani 2017: Wasserstein critic plus a gradient penalty on interpolates). The networks
-come from `keraslstm.networks`. With
-`num_classes`, both networks also take a one-hot label (CGAN, Mirza 2014). The train step uses
-`tf.GradientTape`, so it needs the TensorFlow backend; the loss functions are `keras.ops`.
+One `GAN` model takes a generator, a discriminator (logits out) and a loss variant from the
+table `LOSSES`: each entry is a `GANLoss`, a (discriminator loss, generator loss) pair of
+`keras.ops` functions of the logits, plus an optional penalty on the critic's gradient:
+
+| name | discriminator | generator | penalty |
+|---|---|---|---|
+| `"minimax"` (Goodfellow 2014) | cross-entropy | `log(1 - D(G(z)))` | - |
+| `"non_saturating"` (Goodfellow 2014) | cross-entropy | `-log D(G(z))` | - |
+| `"lsgan"` (Mao 2017) | squared error to 1 and 0 | squared error to 1 | - |
+| `"wgan_gp"` (Gulrajani 2017) | Wasserstein critic | `-critic(G(z))` | `gradient_penalty` |
+
+The networks come from `keraslstm.networks`. With `num_classes`, both networks also take a
+one-hot label (CGAN, Mirza 2014). The train step uses `tf.GradientTape`, so it needs the
+TensorFlow backend.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -15,43 +26,56 @@ from keras import ops
 from keraslstm.networks import latent_inputs
 
 __all__ = [
+    "GANLoss",
     "LOSSES",
     "GAN",
     "SampleGrid",
     "discriminator_loss",
     "generator_loss",
+    "cross_entropy_discriminator",
+    "minimax_generator",
+    "non_saturating_generator",
+    "least_squares_discriminator",
+    "least_squares_generator",
+    "wasserstein_critic",
+    "wasserstein_generator",
     "interpolates",
     "gradient_penalty",
 ]
 
-LOSSES = ("minimax", "non_saturating", "lsgan", "wgan_gp")
 
-
-def _check_loss(loss):
-    if loss not in LOSSES:
-        raise ValueError(f"Unknown GAN loss {loss!r}; valid: {', '.join(map(repr, LOSSES))}")
-
-
-def discriminator_loss(loss, real_logits, fake_logits):
-    """What the discriminator (critic) minimises, without the gradient penalty."""
-    _check_loss(loss)
-    if loss == "lsgan":
-        return 0.5 * ops.mean((real_logits - 1.0) ** 2) + 0.5 * ops.mean(fake_logits**2)
-    if loss == "wgan_gp":
-        return ops.mean(fake_logits) - ops.mean(real_logits)
-    # -log D(x) - log(1 - D(G(z))), with D = sigmoid(logits)
+def cross_entropy_discriminator(real_logits, fake_logits):
+    """`-log D(x) - log(1 - D(G(z)))` with `D = sigmoid(logits)`, as softplus for stability."""
     return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
 
 
-def generator_loss(loss, fake_logits):
-    """What the generator minimises."""
-    _check_loss(loss)
-    if loss == "minimax":
-        return -ops.mean(ops.softplus(fake_logits))  # log(1 - D(G(z))): saturates early on
-    if loss == "non_saturating":
-        return ops.mean(ops.softplus(-fake_logits))  # -log D(G(z))
-    if loss == "lsgan":
-        return 0.5 * ops.mean((fake_logits - 1.0) ** 2)
+def minimax_generator(fake_logits):
+    """`log(1 - D(G(z)))`: the original game; its gradient vanishes while D wins (early on)."""
+    return -ops.mean(ops.softplus(fake_logits))
+
+
+def non_saturating_generator(fake_logits):
+    """`-log D(G(z))`: the same fixed point, strong gradients while D wins."""
+    return ops.mean(ops.softplus(-fake_logits))
+
+
+def least_squares_discriminator(real_logits, fake_logits):
+    """LSGAN: real scores pulled to 1, fake scores to 0 by squared errors."""
+    return 0.5 * ops.mean((real_logits - 1.0) ** 2) + 0.5 * ops.mean(fake_logits**2)
+
+
+def least_squares_generator(fake_logits):
+    """LSGAN: fake scores pulled to 1; the gradient grows with the distance, it never saturates."""
+    return 0.5 * ops.mean((fake_logits - 1.0) ** 2)
+
+
+def wasserstein_critic(real_logits, fake_logits):
+    """WGAN: the critic widens the gap of its mean scores (an estimate of the W1 distance)."""
+    return ops.mean(fake_logits) - ops.mean(real_logits)
+
+
+def wasserstein_generator(fake_logits):
+    """WGAN: the generator raises the critic's score of its samples."""
     return -ops.mean(fake_logits)
 
 
@@ -74,9 +98,46 @@ def gradient_penalty(critic_fn, points):
     return ops.mean((norms - 1.0) ** 2)
 
 
+@dataclass(frozen=True)
+class GANLoss:
+    """One GAN variant: what the discriminator and the generator minimise, given logits.
+
+    `penalty(critic_fn, points)`, when set, is added to the discriminator's loss (times the
+    model's `gp_weight`) on random points between real and fake samples.
+    """
+
+    discriminator: Callable
+    generator: Callable
+    penalty: Callable | None = None
+
+
+LOSSES = {
+    "minimax": GANLoss(cross_entropy_discriminator, minimax_generator),
+    "non_saturating": GANLoss(cross_entropy_discriminator, non_saturating_generator),
+    "lsgan": GANLoss(least_squares_discriminator, least_squares_generator),
+    "wgan_gp": GANLoss(wasserstein_critic, wasserstein_generator, penalty=gradient_penalty),
+}
+
+
+def _variant(loss):
+    if loss not in LOSSES:
+        raise ValueError(f"Unknown GAN loss {loss!r}; valid: {', '.join(map(repr, LOSSES))}")
+    return LOSSES[loss]
+
+
+def discriminator_loss(loss, real_logits, fake_logits):
+    """What the discriminator (critic) of variant `loss` minimises, without the penalty."""
+    return _variant(loss).discriminator(real_logits, fake_logits)
+
+
+def generator_loss(loss, fake_logits):
+    """What the generator of variant `loss` minimises."""
+    return _variant(loss).generator(fake_logits)
+
+
 @keras.saving.register_keras_serializable(package="keraslstm")
 class GAN(keras.Model):
-    """Adversarial training of `generator` against `discriminator` with one of `LOSSES`.
+    """Adversarial training of `generator` against `discriminator` with a variant of `LOSSES`.
 
     `fit(images)` or, with `num_classes`, `fit((images, labels))` (integer labels). Each step
     trains the discriminator `d_steps` times, then the generator once; `d_loss` and `g_loss`
@@ -96,7 +157,7 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_loss(loss)
+        self.variant = _variant(loss)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
@@ -142,14 +203,12 @@ class GAN(keras.Model):
         import tensorflow as tf
 
         fake = self(self._noise(ops.shape(images)[0]), labels, training=True)
+        critic = lambda x: self.discriminator(self._with_label(x, labels), training=True)  # noqa: E731
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(self._with_label(images, labels), training=True)
-            fake_logits = self.discriminator(self._with_label(fake, labels), training=True)
-            loss = discriminator_loss(self.loss_kind, real_logits, fake_logits)
-            if self.loss_kind == "wgan_gp":
+            loss = self.variant.discriminator(critic(images), critic(fake))
+            if self.variant.penalty is not None:  # WGAN-GP: keep the critic 1-Lipschitz
                 points = interpolates(images, fake, seed=self.seed_generator)
-                critic = lambda p: self.discriminator(self._with_label(p, labels), training=True)  # noqa: E731
-                loss = loss + self.gp_weight * gradient_penalty(critic, points)
+                loss = loss + self.gp_weight * self.variant.penalty(critic, points)
         weights = self.discriminator.trainable_weights
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights, strict=True))
         return loss
@@ -161,7 +220,7 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             fake = self(self._noise(batch_size), labels, training=True)
             logits = self.discriminator(self._with_label(fake, labels), training=True)
-            loss = generator_loss(self.loss_kind, logits)
+            loss = self.variant.generator(logits)
         weights = self.generator.trainable_weights
         self.g_optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights, strict=True))
         return loss

@@ -27,6 +27,8 @@ __all__ = [
     "mean_ci",
     "clipped_ci",
     "wilson_interval",
+    "bd_rate",
+    "quality_at",
 ]
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang, Simoncelli & Bovik 2003
@@ -313,3 +315,77 @@ def wilson_interval(successes, n, level=0.95):
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
     return float(centre - half), float(centre + half)
+
+
+BD_METHODS = ("pchip", "cubic")
+
+
+def _rd_points(rates, qualities, name, minimum=2):
+    """A rate-distortion curve as (rates, qualities), sorted by rate, keeping only the points that
+    raise quality over every cheaper point (more bits for no gain would make rate a
+    non-function of quality)."""
+    rates = np.asarray(rates, dtype=np.float64).reshape(-1)
+    qualities = np.asarray(qualities, dtype=np.float64).reshape(-1)
+    if rates.shape != qualities.shape:
+        raise ValueError(f"{name}: {len(rates)} rates but {len(qualities)} qualities")
+    if not np.all(np.isfinite(rates)) or not np.all(np.isfinite(qualities)):
+        raise ValueError(f"{name}: rates and qualities must be finite numbers")
+    if np.any(rates <= 0):
+        raise ValueError(f"{name}: rates must be positive (they are compared in log scale)")
+    order = np.argsort(rates, kind="stable")
+    rates, qualities = rates[order], qualities[order]
+    keep = qualities > np.maximum.accumulate(np.concatenate([[-np.inf], qualities[:-1]]))
+    rates, qualities = rates[keep], qualities[keep]
+    if len(rates) < minimum:
+        raise ValueError(
+            f"{name} needs at least {minimum} points of rising quality, got {len(rates)}"
+        )
+    return rates, qualities
+
+
+def bd_rate(rate_a, quality_a, rate_b, quality_b, method="pchip"):
+    """Bjontegaard delta rate (VCEG-M33) in percent: B's average rate change against A at equal
+    quality, over the quality range both curves cover; negative means B needs fewer bits.
+
+    Each curve's log-rate is interpolated as a function of quality and integrated over the
+    common range: `100 * (exp(mean(log r_B - log r_A)) - 1)`. `method="pchip"` (the default)
+    uses piecewise cubic Hermite interpolation through the points, as the JCT-VC/JVET common
+    test conditions do, and stays monotone where a curve flattens; `"cubic"` is Bjontegaard's
+    original least-squares cubic polynomial (at least 4 points). Rates in any one unit (bpp).
+    """
+    from scipy.interpolate import PchipInterpolator
+
+    if method not in BD_METHODS:
+        raise ValueError(f"Unknown method {method!r}; valid: {', '.join(map(repr, BD_METHODS))}")
+    minimum = 4 if method == "cubic" else 2
+    rate_a, quality_a = _rd_points(rate_a, quality_a, "bd_rate (curve A)", minimum)
+    rate_b, quality_b = _rd_points(rate_b, quality_b, "bd_rate (curve B)", minimum)
+    low, high = max(quality_a[0], quality_b[0]), min(quality_a[-1], quality_b[-1])
+    if not low < high:
+        raise ValueError(
+            f"bd_rate: the curves share no quality range (A covers {quality_a[0]:.4g} to "
+            f"{quality_a[-1]:.4g}, B {quality_b[0]:.4g} to {quality_b[-1]:.4g})"
+        )
+
+    def mean_log_rate(rates, qualities):
+        if method == "pchip":
+            return PchipInterpolator(qualities, np.log(rates)).integrate(low, high) / (high - low)
+        integral = np.polyint(np.polyfit(qualities, np.log(rates), 3))
+        return (np.polyval(integral, high) - np.polyval(integral, low)) / (high - low)
+
+    difference = mean_log_rate(rate_b, quality_b) - mean_log_rate(rate_a, quality_a)
+    return float(100.0 * np.expm1(difference))
+
+
+def quality_at(rates, qualities, rate):
+    """A codec's quality at `rate` (one value or an array), interpolated linearly in log-rate
+    between its measured points; NaN outside the measured range (no extrapolation).
+
+    For comparing codecs at equal real rate when their files came out at different sizes.
+    """
+    rates, qualities = _rd_points(rates, qualities, "quality_at", minimum=1)
+    rate = np.asarray(rate, dtype=np.float64)
+    if np.any(rate <= 0):
+        raise ValueError("quality_at: rates must be positive (they are compared in log scale)")
+    value = np.interp(np.log(rate), np.log(rates), qualities, left=np.nan, right=np.nan)
+    return float(value) if value.ndim == 0 else value

@@ -5,7 +5,9 @@ Builders return plain functional `keras.Model`s. Images are `(batch, height, wid
 `num_classes`, a network also takes a one-hot label as a second input (CGAN, CVAE).
 
 - MLP and DCGAN generator and discriminator (notebook 02; Goodfellow 2014, Radford 2016).
-- MLP encoder and decoder of the VAE family (notebook 02; Kingma 2014).
+- MLP encoder and decoder of the VAE family, and the convolutional VAE's encoder (the DCGAN
+  discriminator's body with Gaussian heads; its decoder is the DCGAN generator) (notebook 02;
+  Kingma 2014).
 - The row-reading LSTM encoder of DLSTM and its convolutional ablation (notebook 01, paper 000).
 - The row-reading LSTM discriminator and real-vs-fake detector (notebook 04, paper 003).
 - Next-frame predictors (ConvLSTM encoder-forecaster, CNN-only, copy-last-frame), the hybrid
@@ -37,6 +39,7 @@ __all__ = [
     "hybrid_generator",
     "attention_scores_model",
     "transfer_discriminator",
+    "dcgan_encoder",
 ]
 
 
@@ -168,7 +171,7 @@ def lstm_row_encoder(
     height, width, channels = image_shape
     image, label = _inputs(image_shape, num_classes, "image")
     rows = layers.Reshape((height, width * channels), name="rows")(image)
-    cell = HardSigmoidLSTMCell(units, gate_activation=gate)
+    cell = HardSigmoidLSTMCell(units, gate=gate)
     x = layers.RNN(cell, name="row_lstm")(rows)
     if label is not None:
         x = layers.Concatenate()([x, label])
@@ -204,8 +207,8 @@ def row_lstm_discriminator(image_shape=(28, 28, 1), units=32, bidirectional=Fals
 
     Row `t` (`width * channels` numbers) is the LSTM's input at step `t`; the last hidden state
     (of both directions with `bidirectional`) goes through one dense layer to the logit. The cell
-    is the project's `HardSigmoidLSTMCell` (hard-sigmoid gates, from seed 004; seed 003 writes
-    sigmoid). Fits `keraslstm.gan.GAN` as is.
+    is the project's `HardSigmoidLSTMCell` (hard-sigmoid gates, from Mandogade & Morghare,
+    notebook 05; the paper of notebook 04 writes sigmoid). Fits `keraslstm.gan.GAN` as is.
     """
     height, width, channels = image_shape
     image = keras.Input(image_shape, name="image")
@@ -274,7 +277,7 @@ def convlstm_predictor(
     )(x)
     x, states = coded, []
     for i, f in enumerate(filters):
-        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate_activation="sigmoid")
+        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate="sigmoid")
         x, h, c = ConvRNN(
             cell, return_sequences=True, return_state=True, name=f"encoder_lstm{i + 1}"
         )(x)
@@ -286,7 +289,7 @@ def convlstm_predictor(
     x = layers.RepeatVector(output_frames)(x)
     x = last_frames = layers.Reshape((output_frames, side // 4, side // 4, 2 * width))(x)
     for i, (f, state) in enumerate(zip(filters, states, strict=True)):
-        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate_activation="sigmoid")
+        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate="sigmoid")
         x = ConvRNN(cell, return_sequences=True, name=f"forecaster_lstm{i + 1}")(
             x, initial_state=state
         )
@@ -361,7 +364,7 @@ def hybrid_generator(
     x = layers.Dense(steps * units // 4, activation="relu", name="step_inputs")(code)
     step_inputs = layers.Reshape((steps, units // 4))(x)  # a projection of [z, y] per step
     states = layers.RNN(
-        HardSigmoidLSTMCell(units, gate_activation=gate), return_sequences=True, name="row_lstm"
+        HardSigmoidLSTMCell(units, gate=gate), return_sequences=True, name="row_lstm"
     )(step_inputs)
     if attention_heads:
         attended = layers.MultiHeadAttention(
@@ -416,3 +419,25 @@ def transfer_discriminator(classifier, num_classes=None, fine_tune=True, pretrai
         x = layers.Concatenate()([x, label])
     x = layers.LeakyReLU(0.2)(layers.Dense(64)(x))
     return _model(image, label, layers.Dense(1)(x), "transfer_discriminator")
+
+
+# Notebook 02 (paper 001): the convolutional VAE, with the DCGAN's networks.
+
+
+def dcgan_encoder(latent_dim, image_shape=(28, 28, 1), num_classes=None, width=64):
+    """The convolutional VAE's encoder: `dcgan_discriminator`'s body with Gaussian heads.
+
+    Two stride-2 LeakyReLU convolutions (`width`, `2 * width` filters, 4x4), flattened, then dense
+    `z_mean` and `z_log_var`. With `dcgan_generator` as its decoder, a VAE has the same
+    convolutional networks as the DCGAN, so a VAE-vs-GAN comparison is not one of architectures.
+    The label, if any, joins the image as constant extra channels (as in the discriminator).
+    """
+    image, label = _inputs(image_shape, num_classes, "image")
+    x = image
+    if label is not None:
+        planes = layers.UpSampling2D(image_shape[:2])(layers.Reshape((1, 1, num_classes))(label))
+        x = layers.Concatenate()([image, planes])
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same")(x))
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(2 * width, 4, strides=2, padding="same")(x))
+    inputs = [image, label] if label is not None else image
+    return _gaussian_heads(layers.Flatten()(x), latent_dim, inputs, "dcgan_encoder")

@@ -1,4 +1,9 @@
-"""The ten generative models of notebook 02 (seed 001), built, trained and scored by name.
+"""The generative models of notebook 02 (seed 001), built, trained and scored by name.
+
+The survey's ten models (GAN, DCGAN, CGAN, LSGAN, WGAN-GP; VAE, beta-VAE, CVAE, deep VAE,
+VAE-GAN), plus the controls the notebook needs: the MLP GAN with the LSGAN and WGAN-GP losses
+(do the fixes fix the model that is unstable?) and a VAE with the DCGAN's convolutional networks
+(so that family is not confounded with architecture).
 
 Every model sees the same data, epochs, batch size and seed; `score` measures samples with the
 cached digit classifier (`keraslstm.scorers`) so the numbers are comparable across models.
@@ -11,16 +16,19 @@ import numpy as np
 
 from keraslstm import gan, metrics, networks, vae
 
-__all__ = ["MODELS", "build", "train", "sample", "score"]
+__all__ = ["MODELS", "build", "train", "sample", "score", "EpochScores"]
 
 # name -> (family, constructor options)
 MODELS = {
     "GAN": ("gan", dict(net="mlp", loss="non_saturating")),
+    "GAN (LSGAN loss)": ("gan", dict(net="mlp", loss="lsgan")),
+    "GAN (WGAN-GP loss)": ("gan", dict(net="mlp", loss="wgan_gp", d_steps=3)),
     "DCGAN": ("gan", dict(net="dcgan", loss="non_saturating")),
     "CGAN": ("gan", dict(net="dcgan", loss="non_saturating", conditional=True)),
     "LSGAN": ("gan", dict(net="dcgan", loss="lsgan")),
     "WGAN-GP": ("gan", dict(net="dcgan", loss="wgan_gp", d_steps=3)),
     "VAE": ("vae", dict(beta=1.0)),
+    "conv VAE": ("vae", dict(beta=1.0, net="dcgan")),
     "beta-VAE (beta=4)": ("vae", dict(beta=4.0)),
     "beta-VAE (beta=0.25)": ("vae", dict(beta=0.25)),
     "CVAE": ("vae", dict(beta=1.0, conditional=True)),
@@ -29,8 +37,14 @@ MODELS = {
 }
 
 
-def build(name, image_shape=(28, 28, 1), latent_dim=32, num_classes=10, width=64, seed=0):
-    """A compiled model of `MODELS[name]` for `image_shape` images."""
+def build(
+    name, image_shape=(28, 28, 1), latent_dim=32, num_classes=10, width=64, mlp_width=256, seed=0
+):
+    """A compiled model of `MODELS[name]` for `image_shape` images.
+
+    `width` sets the filters of the convolutional networks (DCGAN, conv VAE, VAE-GAN's
+    discriminator), `mlp_width` the first hidden layer of the MLP GAN's networks.
+    """
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}; valid: {', '.join(MODELS)}")
     keras.utils.set_random_seed(seed)
@@ -38,8 +52,8 @@ def build(name, image_shape=(28, 28, 1), latent_dim=32, num_classes=10, width=64
     classes = num_classes if options.get("conditional") else None
     if family == "gan":
         if options["net"] == "mlp":
-            generator = networks.mlp_generator(latent_dim, image_shape, classes, width=4 * width)
-            discriminator = networks.mlp_discriminator(image_shape, classes, width=4 * width)
+            generator = networks.mlp_generator(latent_dim, image_shape, classes, width=mlp_width)
+            discriminator = networks.mlp_discriminator(image_shape, classes, width=mlp_width)
         else:
             generator = networks.dcgan_generator(latent_dim, image_shape, classes, width=width)
             discriminator = networks.dcgan_discriminator(image_shape, classes, width=width)
@@ -49,9 +63,13 @@ def build(name, image_shape=(28, 28, 1), latent_dim=32, num_classes=10, width=64
         )  # fmt: skip
         model.compile()
         return model
-    hidden = options.get("hidden", (512, 256))
-    encoder = networks.mlp_encoder(latent_dim, image_shape, classes, hidden=hidden)
-    decoder = networks.mlp_decoder(latent_dim, image_shape, classes, hidden=hidden[::-1])
+    if options.get("net") == "dcgan":  # the DCGAN's networks, so only the training differs
+        encoder = networks.dcgan_encoder(latent_dim, image_shape, classes, width=width)
+        decoder = networks.dcgan_generator(latent_dim, image_shape, classes, width=width)
+    else:
+        hidden = options.get("hidden", (512, 256))
+        encoder = networks.mlp_encoder(latent_dim, image_shape, classes, hidden=hidden)
+        decoder = networks.mlp_decoder(latent_dim, image_shape, classes, hidden=hidden[::-1])
     if family == "vaegan":
         discriminator = networks.dcgan_discriminator(image_shape, width=width)
         model = vae.VAEGAN(
@@ -100,3 +118,24 @@ def score(scorer, real_images, fake_images, fake_labels=None, k=3):
     if fake_labels is not None:
         result["class accuracy"] = float(np.mean(probs.argmax(axis=1) == fake_labels))
     return result
+
+
+class EpochScores(keras.callbacks.Callback):
+    """FID and IS of `n` samples from fixed noise after every epoch: quality over training.
+
+    `real_features` are the scorer's features of real images (the FID reference). Keeps the
+    lists `fid` and `inception` (one value per epoch) and the last epoch's samples in `images`,
+    not every epoch's, so that many runs fit in memory.
+    """
+
+    def __init__(self, scorer, real_features, n=500, seed=0):
+        super().__init__()
+        self.scorer, self.real_features, self.n, self.seed = scorer, real_features, n, seed
+        self.fid, self.inception, self.images = [], [], None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.images, _ = sample(self.model, self.n, seed=self.seed)
+        features, probs = self.scorer(self.images)
+        self.fid.append(metrics.frechet_distance(self.real_features, features))
+        splits = min(10, max(1, self.n // 100))
+        self.inception.append(metrics.inception_score(probs, splits=splits)[0])

@@ -1,5 +1,7 @@
 """keraslstm.gan: each loss variant trains, the gradient penalty, conditioning, saving."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -52,24 +54,57 @@ def test_a_generator_step_lowers_its_loss(loss):
     assert after < before
 
 
-def test_losses_against_hand_values():
-    real, fake = ops.convert_to_tensor([[2.0], [0.0]]), ops.convert_to_tensor([[-1.0], [1.0]])
-    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
-    expected = np.mean(softplus(-np.array([2.0, 0.0]))) + np.mean(softplus(np.array([-1.0, 1.0])))
-    assert float(gan.discriminator_loss("minimax", real, fake)) == pytest.approx(expected, rel=1e-5)
-    assert float(gan.discriminator_loss("lsgan", real, fake)) == pytest.approx(
-        0.5 * 1.0 + 0.5 * 1.0
+REAL_LOGITS, FAKE_LOGITS = np.array([2.0, 0.0]), np.array([-1.0, 1.0])
+
+
+def _softplus(x):
+    return np.log1p(np.exp(x))
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+# (discriminator loss, generator loss) written out from each paper, on D = sigmoid(logit) where
+# the paper uses probabilities; the WGAN-GP penalty is tested separately below.
+HAND_VALUES = {
+    "minimax": (
+        -np.mean(np.log(_sigmoid(REAL_LOGITS))) - np.mean(np.log(1 - _sigmoid(FAKE_LOGITS))),
+        np.mean(np.log(1 - _sigmoid(FAKE_LOGITS))),
+    ),
+    "non_saturating": (
+        -np.mean(np.log(_sigmoid(REAL_LOGITS))) - np.mean(np.log(1 - _sigmoid(FAKE_LOGITS))),
+        -np.mean(np.log(_sigmoid(FAKE_LOGITS))),
+    ),
+    "lsgan": (0.5 * ((2 - 1) ** 2 + (0 - 1) ** 2) / 2 + 0.5 * (1 + 1) / 2, 0.5 * (4 + 0) / 2),
+    "wgan_gp": ((-1 + 1) / 2 - (2 + 0) / 2, -(-1 + 1) / 2),
+}
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_each_loss_pair_against_hand_values(loss):
+    real, fake = (
+        ops.convert_to_tensor(REAL_LOGITS[:, None]),
+        ops.convert_to_tensor(FAKE_LOGITS[:, None]),
     )
-    assert float(gan.discriminator_loss("wgan_gp", real, fake)) == pytest.approx(0.0 - 1.0)
-    assert float(gan.generator_loss("non_saturating", fake)) == pytest.approx(
-        np.mean(softplus(np.array([1.0, -1.0]))), rel=1e-5
-    )
-    assert float(gan.generator_loss("minimax", fake)) == pytest.approx(
-        -np.mean(softplus(np.array([-1.0, 1.0]))), rel=1e-5
-    )
-    assert float(gan.generator_loss("lsgan", fake)) == pytest.approx(0.5 * (4 + 0) / 2)
+    d_expected, g_expected = HAND_VALUES[loss]
+    assert float(gan.LOSSES[loss].discriminator(real, fake)) == pytest.approx(d_expected, rel=1e-5)
+    assert float(gan.LOSSES[loss].generator(fake)) == pytest.approx(g_expected, rel=1e-5, abs=1e-7)
+    # the by-name functions read the same table
+    assert float(gan.discriminator_loss(loss, real, fake)) == pytest.approx(d_expected, rel=1e-5)
+    assert float(gan.generator_loss(loss, fake)) == pytest.approx(g_expected, rel=1e-5, abs=1e-7)
+
+
+def test_only_wgan_gp_carries_the_gradient_penalty():
+    assert gan.LOSSES["wgan_gp"].penalty is gan.gradient_penalty
+    assert all(v.penalty is None for k, v in gan.LOSSES.items() if k != "wgan_gp")
+
+
+def test_an_unknown_loss_lists_the_valid_ones():
     with pytest.raises(ValueError, match="Unknown GAN loss 'hinge'; valid: 'minimax'"):
-        gan.generator_loss("hinge", fake)
+        gan.generator_loss("hinge", ops.convert_to_tensor([[0.0]]))
+    with pytest.raises(ValueError, match="Unknown GAN loss 'hinge'"):
+        _toy_gan("hinge")
 
 
 def test_interpolates_lie_on_the_segments_between_real_and_fake():
@@ -94,13 +129,13 @@ def test_gradient_penalty_of_a_linear_critic_is_known():
 
 def test_wgan_gp_penalises_the_critic_on_interpolates(monkeypatch):
     seen = []
-    original = gan.gradient_penalty
 
     def spy(critic_fn, points):
         seen.append(points)
-        return original(critic_fn, points)
+        return gan.gradient_penalty(critic_fn, points)
 
-    monkeypatch.setattr(gan, "gradient_penalty", spy)
+    wgan_gp = dataclasses.replace(gan.LOSSES["wgan_gp"], penalty=spy)
+    monkeypatch.setitem(gan.LOSSES, "wgan_gp", wgan_gp)
     model = _toy_gan("wgan_gp")
     z = _fixed_noise(model)
     model.d_step(IMAGES)

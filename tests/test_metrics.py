@@ -196,3 +196,92 @@ def test_wilson_interval_hand_case():
     assert high == pytest.approx(1.0) and low == pytest.approx(0.9630, abs=1e-4)
     with pytest.raises(ValueError, match="successes <= n"):
         metrics.wilson_interval(5, 4)
+
+
+# Published Bjontegaard examples: "Sample 1" of the VCEG-M33 Python port and "Test 1" / "Test 3"
+# of the FAU-LMS `bjontegaard` package (BSD-3). Expected values: the VCEG-M33 cubic numbers as
+# published with those examples (31.397374054908013 %, -4.420462706090111 %), and the PCHIP
+# numbers computed by `bjontegaard` 1.3.0, `bd_rate(..., method="pchip")`, in a separate venv.
+SAMPLE_1 = ([686.76, 309.58, 157.11, 85.95], [40.28, 37.18, 34.24, 31.42],
+            [893.34, 407.8, 204.93, 112.75], [40.39, 37.21, 34.17, 31.24])  # fmt: skip
+TEST_1 = ([9487.76, 4593.60, 2486.44, 1358.24], [40.037, 38.615, 36.845, 34.851],
+          [9787.80, 4469.00, 2451.52, 1356.24], [40.121, 38.651, 36.970, 34.987])  # fmt: skip
+TEST_3 = ([82472.76, 26875.24, 9487.76, 4593.6, 3600, 2900], [43.825, 41.404, 40.037, 38.615, 36.5, 35.1],
+          [99896.96, 33952.04, 9787.8, 4469.0, 4040, 3300], [44.731, 41.875, 40.121, 38.651, 37, 36.5])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "curves, method, expected",
+    [
+        (SAMPLE_1, "cubic", 31.397374054908013),
+        (TEST_1, "cubic", -4.420462706090111),
+        (SAMPLE_1, "pchip", 31.379878202397627),
+        (TEST_1, "pchip", -4.417485350589045),
+        (TEST_3, "pchip", -2.9528024116427964),
+    ],
+)
+def test_bd_rate_matches_published_examples(curves, method, expected):
+    assert metrics.bd_rate(*curves, method=method) == pytest.approx(expected, abs=1e-8)
+
+
+@pytest.mark.parametrize("method", ["pchip", "cubic"])
+def test_bd_rate_of_scaled_and_identical_curves(method):
+    rng = np.random.default_rng(0)
+    rates = np.sort(rng.uniform(0.1, 2.0, 5))
+    quality = np.sort(rng.uniform(0.8, 0.99, 5))
+    assert metrics.bd_rate(rates, quality, 0.8 * rates, quality, method=method) == pytest.approx(
+        -20.0
+    )
+    assert metrics.bd_rate(rates, quality, 1.25 * rates, quality, method=method) == pytest.approx(
+        25.0
+    )
+    assert metrics.bd_rate(rates, quality, rates, quality, method=method) == pytest.approx(
+        0.0, abs=1e-12
+    )
+    # the order of the points does not matter
+    shuffled = rng.permutation(5)
+    assert metrics.bd_rate(rates[shuffled], quality[shuffled], 0.8 * rates, quality, method=method) == pytest.approx(-20.0)  # fmt: skip
+
+
+def test_bd_rate_uses_only_the_common_quality_range():
+    # Two-point curves are straight lines in (quality, log-rate): A from (30 dB, 0.25 bpp) to
+    # (39 dB, 2 bpp), B from (33 dB, 0.5 bpp) to (45 dB, 4 bpp). Over the common range 33-39 dB
+    # the mean log-rate of a line is its value at the midpoint, 36 dB: A has 0.25 * 8^(6/9) = 1
+    # bpp there and B 0.5 * 8^(3/12) bpp.
+    expected = 100 * (0.5 * 8 ** (3 / 12) / 1.0 - 1)
+    assert metrics.bd_rate([0.25, 2.0], [30, 39], [0.5, 4.0], [33, 45]) == pytest.approx(expected)
+    assert metrics.bd_rate([0.5, 4.0], [33, 45], [0.25, 2.0], [30, 39]) == pytest.approx(
+        100 * (1.0 / (0.5 * 8 ** (3 / 12)) - 1)
+    )
+
+
+def test_bd_rate_drops_points_without_a_quality_gain():
+    rates, quality = np.array([0.25, 0.5, 1.0, 2.0]), np.array([30.0, 33.0, 36.0, 39.0])
+    flat_rates, flat_quality = np.append(rates, 4.0), np.append(quality, 38.0)  # more bits, worse
+    assert metrics.bd_rate(rates, quality, flat_rates, flat_quality) == pytest.approx(
+        0.0, abs=1e-12
+    )
+
+
+def test_bd_rate_names_bad_input():
+    rates, quality = [0.25, 0.5, 1.0, 2.0], [30.0, 33.0, 36.0, 39.0]
+    with pytest.raises(ValueError, match="share no quality range"):
+        metrics.bd_rate(rates, quality, rates, [40.0, 41.0, 42.0, 43.0])
+    with pytest.raises(ValueError, match="rates must be positive"):
+        metrics.bd_rate([0, 0.5, 1, 2], quality, rates, quality)
+    with pytest.raises(ValueError, match="4 rates but 3 qualities"):
+        metrics.bd_rate(rates, quality[:3], rates, quality)
+    with pytest.raises(ValueError, match="at least 4 points"):
+        metrics.bd_rate(rates[:3], quality[:3], rates, quality, method="cubic")
+    with pytest.raises(ValueError, match="Unknown method 'akima'"):
+        metrics.bd_rate(rates, quality, rates, quality, method="akima")
+
+
+def test_quality_at_interpolates_in_log_rate():
+    rates, quality = [0.125, 0.5, 2.0], [0.80, 0.90, 0.96]
+    # 0.25 bpp is half way between 0.125 and 0.5 in log-rate
+    assert metrics.quality_at(rates, quality, 0.25) == pytest.approx(0.85)
+    assert metrics.quality_at(rates, quality, 0.5) == pytest.approx(0.90)
+    np.testing.assert_allclose(
+        metrics.quality_at(rates, quality, [1.0, 0.1, 3.0]), [0.93, np.nan, np.nan]
+    )

@@ -323,3 +323,37 @@ def test_keras_file_round_trip(tmp_path, build, inputs):
     np.testing.assert_allclose(
         loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
     )
+
+
+# Notebook 02: the convolutional VAE's encoder mirrors the DCGAN discriminator.
+
+
+@pytest.mark.parametrize("num_classes", [None, 10])
+def test_dcgan_encoder_has_the_discriminators_convolutions_and_two_heads(num_classes):
+    keras.utils.set_random_seed(0)
+    encoder = networks.dcgan_encoder(6, (28, 28, 1), num_classes, width=8)
+    discriminator = networks.dcgan_discriminator((28, 28, 1), num_classes, width=8)
+    conv_shapes = lambda m: [  # noqa: E731
+        tuple(layer.kernel.shape) for layer in m.layers if isinstance(layer, keras.layers.Conv2D)
+    ]
+    channels = 1 + (num_classes or 0)
+    assert (
+        conv_shapes(encoder) == conv_shapes(discriminator) == [(4, 4, channels, 8), (4, 4, 8, 16)]
+    )
+    images = np.random.default_rng(0).random((3, 28, 28, 1)).astype("float32")
+    inputs = images if num_classes is None else [images, np.eye(10, dtype="float32")[[0, 1, 2]]]
+    z_mean, z_log_var = encoder(inputs)
+    assert z_mean.shape == z_log_var.shape == (3, 6)
+    # 28 -> 14 -> 7: the flattened 7x7x16 map feeds each head
+    assert encoder.get_layer("z_mean").kernel.shape == (7 * 7 * 16, 6)
+
+
+def test_dcgan_encoder_reads_the_label():
+    keras.utils.set_random_seed(0)
+    encoder = networks.dcgan_encoder(4, (8, 8, 1), num_classes=3, width=4)
+    image = np.full((1, 8, 8, 1), 0.5, "float32")
+    codes = [
+        keras.ops.convert_to_numpy(encoder([image, np.eye(3, dtype="float32")[[k]]])[0])
+        for k in range(3)
+    ]
+    assert not np.allclose(codes[0], codes[1]) and not np.allclose(codes[1], codes[2])

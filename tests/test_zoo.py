@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keraslstm import zoo
+from keraslstm import metrics, zoo
 from keraslstm.scorers import DigitScorer
 
 
@@ -20,7 +20,7 @@ def test_every_model_builds_trains_and_samples(name):
 
 
 def test_unknown_model_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="Unknown model 'BigGAN'; valid: GAN, DCGAN"):
+    with pytest.raises(ValueError, match="Unknown model 'BigGAN'; valid: GAN, .*DCGAN.*conv VAE"):
         zoo.build("BigGAN")
 
 
@@ -32,3 +32,19 @@ def test_score_reports_class_accuracy_only_for_conditional_samples():
     assert set(plain) == {"FID", "IS", "precision", "recall"}
     conditional = zoo.score(scorer, real, fake, fake_labels=np.arange(120) % 10)
     assert 0.0 <= conditional["class accuracy"] <= 1.0
+
+
+def test_epoch_scores_records_fid_and_is_per_epoch_of_the_fixed_samples():
+    rng = np.random.default_rng(2)
+    images, labels = rng.random((64, 28, 28, 1)).astype("float32"), rng.integers(10, size=64)
+    scorer = DigitScorer()
+    real_features, _ = scorer(images)
+    model = zoo.build("VAE", latent_dim=4, seed=0)
+    tracker = zoo.EpochScores(scorer, real_features, n=100, seed=3)
+    zoo.train(model, images, labels, epochs=2, batch_size=32, callbacks=[tracker])
+    assert len(tracker.fid) == len(tracker.inception) == 2
+    expected_images, _ = zoo.sample(model, 100, seed=3)
+    np.testing.assert_array_equal(tracker.images, expected_images)
+    features, probs = scorer(expected_images)
+    assert tracker.fid[-1] == pytest.approx(metrics.frechet_distance(real_features, features))
+    assert tracker.inception[-1] == pytest.approx(metrics.inception_score(probs, splits=1)[0])

@@ -155,8 +155,10 @@ def decode_bits(model, all_bits, height, width):
 
 
 def _header(model, image_shape, channels, iterations, lossless):
+    from keraslstm.codec.weights import fingerprint
+
     return Header(image_shape[0], image_shape[1], channels, iterations, lossless, model.bits, model.stride,
-                  model.fingerprint())  # fmt: skip
+                  fingerprint(model))  # fmt: skip
 
 
 def real_bpp(data, height, width):
@@ -220,14 +222,14 @@ def compress(image, bpp=None, iterations=None, model=None, lossless="auto"):
 
 def decompress(data, model=None, partial=False):
     """The uint8 image in a `.klc` file: (H, W, 3), or (H, W) if it was grayscale."""
-    from keraslstm.codec.weights import load_model
+    from keraslstm.codec.weights import fingerprint, load_model
 
     model = model or load_model()
     header = read_header(data)  # plausible, and made by this model, before any payload work
-    if header.fingerprint != model.fingerprint():
+    if header.fingerprint != fingerprint(model):
         raise CodecError(
             f"this file was written by another model (fingerprint {header.fingerprint.hex()}, "
-            f"loaded model {model.fingerprint().hex()}); decode it with the weights that wrote it"
+            f"loaded model {fingerprint(model).hex()}); decode it with the weights that wrote it"
         )
     if header.bits != model.bits or header.stride != model.stride:
         raise CodecError("corrupt .klc header: bits or stride do not match the model")

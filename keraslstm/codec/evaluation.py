@@ -1,10 +1,15 @@
-"""Rate-distortion of the LSTM codec against JPEG (4:2:0), WebP and JPEG 2000 from Pillow.
+"""Rate-distortion of the LSTM codec against today's codecs: JPEG (4:2:0, optimized Huffman
+tables), WebP, JPEG 2000, AVIF and JPEG XL, all from Pillow (JPEG XL through the optional
+`pillow_jxl` plugin, GPL-3.0: without it that codec is skipped with a note).
 
 Every codec is measured at its *real* file size: for a target rate each baseline gets the
-highest quality whose file stays at or below the target, and our codec the most iterations that
-do. A codec that cannot get down to a rate (JPEG below about 0.15 bpp) reports nothing there.
+largest file its quality setting can make at or below the target, and our codec the file that
+`compress(image, bpp=target)` writes. A codec that cannot get down to a rate (JPEG below about
+0.15 bpp) reports nothing there. `evaluate_photos` gives one row per photo, codec and target;
+`bd_rates` summarises each codec pair by Bjontegaard delta rate per photo (`metrics.bd_rate`).
 """
 
+import importlib.util
 import io
 from pathlib import Path
 
@@ -12,49 +17,87 @@ import numpy as np
 from PIL import Image
 
 from keraslstm import data, metrics
-from keraslstm.codec.api import rate_ladder, read_image, real_bpp, to_float, within_rate
+from keraslstm.codec.api import compress, decompress, read_image, real_bpp, to_float
 from keraslstm.codec.fileformat import CodecError
 from keraslstm.codec.weights import load_model
 
-__all__ = ["BASELINES", "baseline", "evaluate", "format_table", "evaluation_images"]
+__all__ = [
+    "OURS",
+    "BASELINES",
+    "NOTES",
+    "baseline",
+    "evaluate",
+    "evaluate_photos",
+    "summarise",
+    "bd_rates",
+    "format_table",
+    "format_bd_table",
+    "evaluation_images",
+    "plot_learning_curve",
+]
 
-BASELINES = ("JPEG", "WebP", "JPEG 2000")
+OURS = "LSTM codec"
+NOTES = []  # why a codec is missing from BASELINES on this machine
+if importlib.util.find_spec("pillow_jxl") is not None:
+    import pillow_jxl  # noqa: F401  (registers the JPEG XL plugin with Pillow)
+
+    _JXL = ("JPEG XL",)
+else:
+    _JXL = ()
+    NOTES.append("JPEG XL skipped: `pip install pillow-jxl-plugin` (GPL-3.0) to add it")
+BASELINES = ("JPEG", "WebP", "JPEG 2000", "AVIF", *_JXL)
+
+# Each baseline's quality settings, from smallest to largest file. JPEG 2000's setting is a
+# compression ratio (24 / ratio bpp), searched in 1/16-octave steps from 0.02 to 12 bpp.
+_J2K_RATIOS = 24.0 / 2.0 ** np.arange(np.log2(12.0), np.log2(0.02), -1 / 16)
+_SETTINGS = {"JPEG": range(1, 101), "WebP": range(0, 101), "AVIF": range(0, 101),
+             "JPEG XL": range(1, 101), "JPEG 2000": _J2K_RATIOS[::-1]}  # fmt: skip
 
 
-def _encode(image, codec, quality):
+def _encode(image, codec, setting):
     buffer = io.BytesIO()
     pil = Image.fromarray(image)
-    if codec == "JPEG":
-        pil.save(buffer, "JPEG", quality=int(quality), subsampling=2)  # 4:2:0
+    if codec == "JPEG":  # 4:2:0, optimized Huffman tables (its best lossless stage)
+        pil.save(buffer, "JPEG", quality=int(setting), subsampling=2, optimize=True)
     elif codec == "WebP":
-        pil.save(buffer, "WEBP", quality=int(quality), method=6)
+        pil.save(buffer, "WEBP", quality=int(setting), method=6)
+    elif codec == "AVIF":  # libavif's default 4:2:0, slowest (best) speed setting but one
+        pil.save(buffer, "AVIF", quality=int(setting), speed=1)
+    elif codec == "JPEG XL":
+        pil.save(buffer, "JXL", quality=int(setting), effort=7)
     else:
-        pil.save(
-            buffer,
-            "JPEG2000",
-            quality_mode="rates",
-            quality_layers=[float(quality)],
-            irreversible=True,
-        )
+        pil.save(buffer, "JPEG2000", quality_mode="rates", quality_layers=[float(setting)],
+                 irreversible=True)  # fmt: skip
     return buffer.getvalue()
 
 
 def baseline(image, codec, target_bpp):
-    """(decoded uint8 image, real bpp) of `codec` at the best quality within `target_bpp`, or None."""
+    """(decoded uint8 image, real bpp) of `codec`'s largest file within `target_bpp`, or None.
+
+    File size grows with the quality setting, so a bisection finds the boundary setting; the
+    settings just above it are tried too, as encoders are not perfectly monotone.
+    """
+    if codec not in BASELINES:
+        raise CodecError(f"unknown codec {codec!r}; available: {', '.join(BASELINES)}")
     height, width = image.shape[:2]
-    if codec == "JPEG 2000":  # quality is a compression ratio: search it from high to low rate
-        candidates = 24.0 * 2.0 ** (np.arange(-3, 12, 0.125))  # ratio 3 (8 bpp) upwards
-        candidates = candidates[candidates >= 24.0 / max(target_bpp, 1e-6) * 0.5]
-    else:
-        candidates = np.arange(100, 0, -1)
-    best = None
-    for quality in candidates:
-        encoded = _encode(image, codec, quality)
-        if real_bpp(encoded, height, width) <= target_bpp:
-            best = encoded
-            break
-    if best is None:
+    settings = _SETTINGS[codec]
+    cache = {}
+
+    def size(i):
+        if i not in cache:
+            cache[i] = _encode(image, codec, settings[i])
+        return real_bpp(cache[i], height, width)
+
+    low, high = -1, len(settings)  # size(low) fits (or low = -1), size(high) does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if size(middle) <= target_bpp else (low, middle)
+    for i in range(high, min(high + 3, len(settings))):
+        size(i)
+    fitting = [i for i in cache if size(i) <= target_bpp]
+    if not fitting:
         return None
+    best = cache[max(fitting, key=lambda i: (len(cache[i]), i))]
     decoded = np.asarray(Image.open(io.BytesIO(best)).convert("RGB"))
     return decoded, real_bpp(best, height, width)
 
@@ -77,42 +120,86 @@ def evaluation_images(source="bundled"):
     return images
 
 
-def _quality(original, decoded):
+def _row(photo, codec, target, encoded_bpp, original, decoded):
     a, b = original / 255.0, decoded / 255.0
-    return metrics.ms_ssim(a, b), metrics.psnr(a, b)
+    return dict(photo=photo, codec=codec, target_bpp=target, bpp=encoded_bpp,
+                ms_ssim=metrics.ms_ssim(a, b), psnr=metrics.psnr(a, b))  # fmt: skip
+
+
+def evaluate_photos(source="bundled", bpps=(0.125, 0.25, 0.5, 1.0, 2.0), model_path=None,
+                    model=None, codecs=None):  # fmt: skip
+    """One row per photo, codec and target rate that the codec reaches: dicts with photo, codec,
+    target_bpp, bpp (the real file's), ms_ssim and psnr.
+
+    `source` is 'bundled', a folder, or a dict {name: uint8 (H, W, 3) image}; `codecs` limits
+    the codecs (default: ours and every baseline).
+    """
+    model = model or load_model(model_path)
+    codecs = (OURS, *BASELINES) if codecs is None else tuple(codecs)
+    images = source if isinstance(source, dict) else evaluation_images(source)
+    rows = []
+    for name, image in images.items():
+        for target in bpps:
+            for codec in codecs:
+                if codec == OURS:
+                    try:
+                        encoded = compress(image, bpp=target, model=model)
+                    except CodecError:  # below one iteration's cost
+                        continue
+                    bpp, decoded = real_bpp(encoded, *image.shape[:2]), decompress(encoded, model)
+                    rows.append(_row(name, codec, target, bpp, image, decoded))
+                else:
+                    found = baseline(image, codec, target)
+                    if found is not None:
+                        rows.append(_row(name, codec, target, found[1], image, found[0]))
+    return rows
+
+
+def summarise(rows):
+    """Mean rows over photos: codec, target bpp, mean real bpp, MS-SSIM, PSNR, images reached."""
+    photos = len({r["photo"] for r in rows})
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["target_bpp"], r["codec"]), []).append(r)
+    order = {codec: i for i, codec in enumerate((OURS, *BASELINES))}
+    means = []
+    for (target, codec), group in sorted(groups.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))):  # fmt: skip
+        means.append(dict(codec=codec, target_bpp=target, images=len(group), of=photos,
+                          **{k: float(np.mean([r[k] for r in group])) for k in ("bpp", "ms_ssim", "psnr")}))  # fmt: skip
+    return means
 
 
 def evaluate(source="bundled", bpps=(0.125, 0.25, 0.5, 1.0, 2.0), model_path=None, model=None):
-    """Rows (codec, target bpp, mean real bpp, mean MS-SSIM, mean PSNR, images reached).
+    """Rows (codec, target bpp, mean real bpp, mean MS-SSIM, mean PSNR, images reached)."""
+    return summarise(evaluate_photos(source, bpps, model_path, model))
 
-    `source` is 'bundled', a folder, or a dict {name: uint8 (H, W, 3) image}.
+
+def bd_rates(rows, anchor="JPEG", metric="ms_ssim", method="pchip"):
+    """BD-rate (percent, negative = fewer bits than `anchor` at equal quality) of every other
+    codec against `anchor`, per photo, from `evaluate_photos` rows.
+
+    Returns {codec: {"mean": mean over photos, "photos": {photo: value}}}; a photo where the two
+    curves share no quality range (or have too few points) gets None and is left out of the mean.
     """
-    model = model or load_model(model_path)
-    images = source if isinstance(source, dict) else evaluation_images(source)
-    results = {}
-    for image in images.values():
-        files, reconstructions = rate_ladder(model, image)  # one encode serves every rate
-        for target in bpps:
+    curves = {}
+    for r in rows:
+        curve = curves.setdefault((r["codec"], r["photo"]), ([], []))
+        curve[0].append(r["bpp"])
+        curve[1].append(r[metric])
+    photos = sorted({r["photo"] for r in rows})
+    codecs = [c for c in dict.fromkeys(r["codec"] for r in rows) if c != anchor]
+    summary = {}
+    for codec in codecs:
+        values = {}
+        for photo in photos:
             try:
-                k = within_rate(files, target, *image.shape[:2])
-                decoded = np.round(reconstructions[k] * 255).astype(np.uint8)
-                results.setdefault(("LSTM codec", target), []).append(
-                    (real_bpp(files[k], *image.shape[:2]), *_quality(image, decoded))
-                )
-            except CodecError:
-                pass
-            for codec in BASELINES:
-                found = baseline(image, codec, target)
-                if found is not None:
-                    results.setdefault((codec, target), []).append(
-                        (found[1], *_quality(image, found[0]))
-                    )
-    rows = []
-    for (codec, target), values in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        values = np.array(values)
-        rows.append(dict(codec=codec, target_bpp=target, bpp=values[:, 0].mean(), ms_ssim=values[:, 1].mean(),
-                         psnr=values[:, 2].mean(), images=len(values), of=len(images)))  # fmt: skip
-    return rows
+                values[photo] = metrics.bd_rate(*curves[(anchor, photo)], *curves[(codec, photo)],
+                                                method=method)  # fmt: skip
+            except (KeyError, ValueError):
+                values[photo] = None
+        found = [v for v in values.values() if v is not None]
+        summary[codec] = dict(mean=float(np.mean(found)) if found else None, photos=values)
+    return summary
 
 
 def format_table(rows):
@@ -125,3 +212,42 @@ def format_table(rows):
             f"| {r['target_bpp']} | {r['codec']} | {r['bpp']:.3f} | {r['ms_ssim']:.4f} | {r['psnr']:.2f} | {r['images']}/{r['of']} |"
         )
     return "\n".join(lines)
+
+
+def format_bd_table(summaries):
+    """Markdown table of `{metric label: bd_rates(...)}`: one row per codec, mean and per photo."""
+    first = next(iter(summaries.values()))
+    photos = list(next(iter(first.values()))["photos"])
+
+    def cell(value):
+        return "n/a" if value is None else f"{value:+.1f}%"
+
+    lines = ["| codec | metric | mean | " + " | ".join(photos) + " |",
+             "|---|---|---|" + "---|" * len(photos)]  # fmt: skip
+    for label, summary in summaries.items():
+        for codec, result in summary.items():
+            per_photo = " | ".join(cell(result["photos"][p]) for p in photos)
+            lines.append(f"| {codec} | {label} | {cell(result['mean'])} | {per_photo} |")
+    return "\n".join(lines)
+
+
+def plot_learning_curve(curve):
+    """Held-out MS-SSIM after 2 and 8 whole iterations (0.25 and 1 bpp before lossless coding)
+    against training steps, one line per run of `results/codec_learning_curve.json`."""
+    import matplotlib.pyplot as plt
+
+    labels = {"l1": "L1 loss (as shipped)", "balanced": "balanced per-iteration loss (A/B)"}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for axis, key, k in zip(axes, ("ms_ssim@0.25", "ms_ssim@1"), (2, 8), strict=True):
+        for run, colour in zip(
+            curve["runs"], ("tab:blue", "tab:orange", "tab:green"), strict=False
+        ):
+            points = curve["runs"][run]
+            axis.plot([p["step"] for p in points], [p[key] for p in points], "o-", color=colour,
+                      label=labels.get(run, run))  # fmt: skip
+        axis.set(xlabel="training steps (batches of 32 crops of 32x32)", ylabel="held-out MS-SSIM",
+                 title=f"{k} iterations ({k / 8:g} bpp before lossless coding)")  # fmt: skip
+        axis.grid(alpha=0.3)
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=len(names))
+    return fig

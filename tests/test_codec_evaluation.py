@@ -1,0 +1,132 @@
+"""keraslstm.codec.evaluation: baselines at their real rate, per-photo rows, BD-rate summaries."""
+
+import importlib
+import io
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from keraslstm import metrics
+from keraslstm.codec import ResidualLSTMCodec, compress, real_bpp
+from keraslstm.codec import evaluation as ev
+
+TINY = dict(iterations=4, encoder_filters=(8, 16, 16, 16), decoder_filters=(16, 16, 16, 16), seed=0)
+
+
+def _photo(size=96, seed=0):
+    """A smooth random colour image (photo-like spectrum), uint8."""
+    rng = np.random.default_rng(seed)
+    small = rng.random((size // 8, size // 8, 3))
+    return np.asarray(Image.fromarray((small * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC))  # fmt: skip
+
+
+@pytest.mark.parametrize("codec", ev.BASELINES)
+def test_every_baseline_spends_most_of_the_target_and_never_more(codec):
+    image = _photo(seed=1)
+    for target in (0.5, 1.5):
+        decoded, bpp = ev.baseline(image, codec, target)
+        assert decoded.shape == image.shape and decoded.dtype == np.uint8
+        assert 0.75 * target < bpp <= target, (codec, target, bpp)
+    assert ev.baseline(image, codec, 1.5)[1] > ev.baseline(image, codec, 0.5)[1]
+
+
+def test_jpeg_is_optimized_and_subsampled():
+    image = _photo(seed=2)
+    plain = []  # the largest unoptimized 4:2:0 JPEG within the same budget
+    for quality in range(1, 101):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "JPEG", quality=quality, subsampling=2)
+        if real_bpp(buffer.getvalue(), *image.shape[:2]) <= 1.0:
+            plain.append(quality)
+    # optimized Huffman tables buy a higher quality setting in the same budget
+    best = max(q for q in range(1, 101) if real_bpp(ev._encode(image, "JPEG", q), *image.shape[:2]) <= 1.0)  # fmt: skip
+    assert best > max(plain)
+    header = Image.open(io.BytesIO(ev._encode(image, "JPEG", best)))
+    assert header.layer[0][1:3] == (2, 2)  # luma sampled 2x2 against chroma: 4:2:0
+
+
+def test_unknown_codec_is_named():
+    with pytest.raises(Exception, match="unknown codec 'BPG'"):
+        ev.baseline(_photo(), "BPG", 1.0)
+
+
+def test_missing_jpeg_xl_plugin_skips_the_codec_with_a_note(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pillow_jxl" else real(name, *a))  # fmt: skip
+    try:
+        reloaded = importlib.reload(ev)
+        assert "JPEG XL" not in reloaded.BASELINES and "AVIF" in reloaded.BASELINES
+        assert any("pillow-jxl-plugin" in note for note in reloaded.NOTES)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(ev)
+    assert "JPEG XL" in ev.BASELINES and not ev.NOTES  # installed in this environment
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    keras.utils.set_random_seed(0)
+    model = ResidualLSTMCodec(**TINY)
+    model.build((None, 32, 32, 3))
+    return model
+
+
+def test_evaluate_photos_measures_each_real_file(tiny_model):
+    images = {"a": _photo(64, seed=3), "b": _photo(64, seed=4)}
+    rows = ev.evaluate_photos(images, bpps=(0.2, 0.5), model=tiny_model, codecs=("LSTM codec", "JPEG", "WebP"))  # fmt: skip
+    assert {(r["photo"], r["codec"]) for r in rows} >= {("a", "LSTM codec"), ("b", "WebP")}
+    for r in rows:
+        assert r["bpp"] <= r["target_bpp"]
+        original = images[r["photo"]]
+        if r["codec"] == "LSTM codec":  # the rate and quality of the file compress() writes
+            data = compress(original, bpp=r["target_bpp"], model=tiny_model)
+            assert r["bpp"] == real_bpp(data, 64, 64)
+        assert 0 < r["ms_ssim"] <= 1 and r["psnr"] > 0
+    means = ev.summarise(rows)
+    webp = [m for m in means if m["codec"] == "WebP" and m["target_bpp"] == 0.5][0]
+    per_photo = [r for r in rows if r["codec"] == "WebP" and r["target_bpp"] == 0.5]
+    assert webp["of"] == 2 and webp["images"] == len(per_photo)
+    assert webp["psnr"] == pytest.approx(np.mean([r["psnr"] for r in per_photo]))
+
+
+def _rows(codec, photo, rates, qualities):
+    return [dict(photo=photo, codec=codec, target_bpp=r, bpp=r, ms_ssim=q, psnr=40 * q)
+            for r, q in zip(rates, qualities, strict=True)]  # fmt: skip
+
+
+def test_bd_rates_per_photo_and_mean():
+    rates, quality = np.array([0.125, 0.25, 0.5, 1.0, 2.0]), np.array([0.8, 0.87, 0.92, 0.95, 0.97])
+    rows = (_rows("JPEG", "x", rates, quality) + _rows("JPEG", "y", rates, quality - 0.01)
+            + _rows("ours", "x", 0.8 * rates, quality) + _rows("ours", "y", 0.6 * rates, quality - 0.01)
+            + _rows("far", "x", rates, quality + 0.5))  # fmt: skip
+    for metric in ("ms_ssim", "psnr"):
+        summary = ev.bd_rates(rows, anchor="JPEG", metric=metric)
+        assert summary["ours"]["photos"] == pytest.approx({"x": -20.0, "y": -40.0})
+        assert summary["ours"]["mean"] == pytest.approx(-30.0)
+        # no common quality range on x, no curve at all on y
+        assert summary["far"] == {"mean": None, "photos": {"x": None, "y": None}}
+    table = ev.format_bd_table({"MS-SSIM": ev.bd_rates(rows)})
+    assert "| ours | MS-SSIM | -30.0% | -20.0% | -40.0% |" in table
+    assert metrics.bd_rate(rates, quality, 0.8 * rates, quality) == pytest.approx(-20.0)
+
+
+def test_learning_curve_figure_has_a_line_per_run():
+    def point(step, quality):
+        return {
+            "step": step,
+            "hours": step / 3600,
+            "ms_ssim@0.25": quality,
+            "ms_ssim@1": quality + 0.1,
+        }
+
+    curve = {
+        "runs": {"l1": [point(2000, 0.80), point(2250, 0.81)], "balanced": [point(2000, 0.80)]}
+    }
+    figure = ev.plot_learning_curve(curve)
+    left, right = figure.axes
+    assert [t.get_text() for t in figure.legends[0].get_texts()][0] == "L1 loss (as shipped)"
+    assert [list(line.get_xdata()) for line in left.lines] == [[2000, 2250], [2000]]
+    assert list(right.lines[0].get_ydata()) == pytest.approx([0.9, 0.91])
+    assert "MS-SSIM" in left.get_ylabel() and "steps" in left.get_xlabel()

@@ -1,0 +1,121 @@
+"""keraslstm.codec.training: resumable chunks, the held-out curve, the balanced loss."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keraslstm import data, metrics
+from keraslstm.codec import ResidualLSTMCodec, load_model
+from keraslstm.codec.training import (
+    RESUME_WARMUP,
+    BalancedLossCodec,
+    held_out_quality,
+    iteration_profile,
+    train,
+)
+
+TINY = dict(iterations=3, encoder_filters=(8, 16, 16, 16), decoder_filters=(16, 16, 16, 16), seed=0)
+
+
+def _images(seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.random((48, 48, 3)).astype("float32") for _ in range(2)]
+
+
+def _run(out, steps, **kwargs):
+    keras.utils.set_random_seed(0)  # the same initial weights every time
+    model, losses = train(ResidualLSTMCodec(**TINY), _images(), steps, out, batch_size=4, seed=3,
+                          progress=False, **kwargs)  # fmt: skip
+    return model, losses
+
+
+def _assert_same_weights(a, b):
+    for x, y in zip(load_model(a).get_weights(), load_model(b).get_weights(), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_chunks_of_limited_time_end_where_an_uninterrupted_run_ends(tmp_path):
+    straight, chunked = tmp_path / "straight.weights.h5", tmp_path / "chunked.weights.h5"
+    _run(straight, 3)
+    seen = []
+    for _ in range(2):  # max_seconds=0: every chunk stops after one step, at a checkpoint
+        _, losses = _run(chunked, 3, max_seconds=0, on_checkpoint=lambda m, s, t: seen.append(s))
+        assert len(losses) == 1
+    info = json.loads((tmp_path / "chunked.json").read_text())["training"]
+    assert info["steps"] == 2 and info["train_seconds"] > 0  # the record says where it stopped
+    _run(chunked, 3, on_checkpoint=lambda m, s, t: seen.append(s))
+    assert seen == [1, 2, 3]
+    _assert_same_weights(straight, chunked)
+
+
+def test_resume_from_bare_weights_continues_the_step_count_and_warms_up(tmp_path, monkeypatch):
+    first = tmp_path / "first.weights.h5"
+    _run(first, 2)
+    seeds, crops = [], data.random_crops
+    monkeypatch.setattr(data, "random_crops", lambda *a, seed, **k: seeds.append(seed) or crops(*a, seed=seed, **k))  # fmt: skip
+    model, _ = _run(tmp_path / "more.weights.h5", 4, resume=first)
+    assert seeds == [3 + 2, 3 + 3]  # batches 2 and 3, not 0 and 1 again
+    info = json.loads((tmp_path / "more.json").read_text())["training"]
+    assert info["steps"] == 4 and info["resumed_from"] == "first.weights.h5 at step 2"
+    # a fresh Adam on trained weights warms up linearly from 1/RESUME_WARMUP of the rate; after
+    # its 2 updates it sits at (1/W + (1 - 1/W) * 2/W) of it
+    start = 5e-4 / RESUME_WARMUP
+    expected = start + (5e-4 - start) * 2 / RESUME_WARMUP
+    assert float(ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(
+        expected, rel=1e-5
+    )
+
+
+def _tiny_model(kind=ResidualLSTMCodec):
+    keras.utils.set_random_seed(0)
+    model = kind(**TINY)
+    model.build((None, 32, 32, 3))
+    return model
+
+
+def test_held_out_quality_and_profile_follow_the_model_output():
+    model = _tiny_model()
+    rng = np.random.default_rng(1)
+    images = {"a": rng.random((64, 64, 3)).astype("float32"), "b": rng.random((32, 48, 3)).astype("float32")}  # fmt: skip
+    quality = held_out_quality(model, (1, 3), images)
+    profile = iteration_profile(model, images)
+    outputs = {n: np.clip(ops.convert_to_numpy(model(x[None]))[0], 0, 1) for n, x in images.items()}
+    for name, x in images.items():  # the training graph's reconstructions are the reference
+        for k in (1, 3):
+            assert quality[k][name] == pytest.approx(
+                metrics.ms_ssim(x, outputs[name][k - 1]), abs=1e-4
+            )
+    assert [row["iteration"] for row in profile] == [1, 2, 3]
+    first_residual = np.mean([np.abs(x - 0.5).mean() for x in images.values()])
+    assert profile[0]["residual"] == pytest.approx(first_residual, rel=1e-5)
+    for before, after in zip(profile, profile[1:], strict=False):
+        assert after["residual"] == pytest.approx(before["error"], rel=1e-5)
+    last_error = np.mean([np.abs(x - outputs[n][-1]).mean() for n, x in images.items()])
+    assert profile[-1]["error"] == pytest.approx(last_error, rel=1e-3)
+
+
+def test_balanced_loss_is_the_mean_log_error_per_iteration_and_ships_as_plain_weights(tmp_path):
+    model = _tiny_model(BalancedLossCodec)
+    x = np.random.default_rng(2).random((4, 32, 32, 3)).astype("float32")
+    y_pred = ops.convert_to_numpy(model(x))
+    per_iteration = np.abs(y_pred - x[:, None]).mean(axis=(0, 2, 3, 4))
+    loss = float(ops.convert_to_numpy(model.compute_loss(x=x, y_pred=y_pred)))
+    assert loss == pytest.approx(np.mean(np.log(per_iteration + 1e-4)), rel=1e-5)
+    model.compile(keras.optimizers.Adam(1e-3))
+    model.fit(x, epochs=1, batch_size=4, verbose=0)
+    model.save(tmp_path / "balanced.keras")  # registered: survives a .keras round trip
+    restored = keras.models.load_model(tmp_path / "balanced.keras")
+    assert type(restored) is BalancedLossCodec
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(restored(x)), ops.convert_to_numpy(model(x)), atol=1e-6
+    )
+    from keraslstm.codec import save_model
+
+    plain = load_model(save_model(model, tmp_path / "b.weights.h5", steps=1))
+    assert type(plain) is ResidualLSTMCodec
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(plain(x)), ops.convert_to_numpy(model(x)), atol=1e-6
+    )
