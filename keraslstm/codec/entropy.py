@@ -131,23 +131,14 @@ def _family():
     return constriction.stream.model.Bernoulli(perfect=False)
 
 
-def _encode_masks(encoder, masks):
-    family = _family()
-    for mask in masks:
-        if mask is not None:
-            probability = np.full(mask.size, mask.sum() / mask.size)
-            encoder.encode(mask.ravel().astype(np.int32), family, probability)
-
-
 class Encoder:
     """A range coder fed iteration by iteration; `clone()` lets a rate search try endings."""
 
-    def __init__(self, shape, masks=()):
+    def __init__(self, shape):
         import constriction
 
         self.coder = constriction.stream.queue.RangeEncoder()
         self.model = ContextModel(shape)
-        _encode_masks(self.coder, masks)
 
     def clone(self):
         twin = object.__new__(Encoder)
@@ -155,8 +146,12 @@ class Encoder:
         return twin
 
     def add(self, code, mask=None):
-        """Code one iteration (positions outside `mask` are skipped); returns self."""
+        """Code one iteration; with a `mask`, first the mask (each bit with probability
+        sent / positions: the caller stores the count), then only the sent positions."""
         family, source = _family(), _source(code, mask)
+        if mask is not None:
+            probability = np.full(mask.size, mask.sum() / mask.size)
+            self.coder.encode(mask.ravel().astype(np.int32), family, probability)
 
         def coder(probability, index):
             symbols = _column(source, index)
@@ -165,6 +160,9 @@ class Encoder:
 
         self.model.iteration(coder, mask)
         return self
+
+    def bits(self):
+        return 32 * self.coder.num_words()
 
     def bytes(self):
         return self.coder.get_compressed().tobytes()
@@ -178,13 +176,11 @@ def _column(source, index):
 def encode(codes, masks=None):
     """Bytes of a range-coded stream of `codes` (arrays of signs, one per iteration).
 
-    `masks[t]` (bool (rows, cols) or None) says which positions of iteration t are sent; the
-    masks are coded first (each bit with probability sent / positions, the count the caller
-    stores), then the iterations.
+    `masks[t]` (bool (rows, cols) or None) says which positions of iteration t are sent.
     """
     codes = [np.asarray(c) for c in codes]
     masks = list(masks or [None] * len(codes))
-    encoder = Encoder(codes[0].shape, masks)
+    encoder = Encoder(codes[0].shape)
     for code, mask in zip(codes, masks, strict=True):
         encoder.add(code, mask)
     return encoder.bytes()
@@ -205,24 +201,21 @@ def decode(data, shape, iterations, sent=None):
     family = _family()
     sent = list(sent or [None] * iterations)
     rows, cols = shape[:2]
-    masks = []
-    for t, count in enumerate(sent):
-        if count is None:
-            masks.append(None)
-            continue
-        probability = np.full(rows * cols, count / (rows * cols))
-        mask = np.asarray(decoder.decode(family, probability), dtype=bool).reshape(rows, cols)
-        if mask.sum() != count:
-            raise ValueError(
-                f"corrupt block mask: iteration {t + 1} promises {count} sent blocks, "
-                f"its mask holds {int(mask.sum())}"
-            )
-        masks.append(mask)
     model = ContextModel(shape)
-    codes = [
-        model.iteration(lambda p, _: np.asarray(decoder.decode(family, p), dtype=np.int64), mask)
-        for mask in masks
-    ]
+    codes, masks = [], []
+    for t, count in enumerate(sent):
+        mask = None
+        if count is not None:
+            probability = np.full(rows * cols, count / (rows * cols))
+            mask = np.asarray(decoder.decode(family, probability), dtype=bool).reshape(rows, cols)
+            if mask.sum() != count:
+                raise ValueError(
+                    f"corrupt block mask: iteration {t + 1} promises {count} sent blocks, "
+                    f"its mask holds {int(mask.sum())}"
+                )
+        masks.append(mask)
+        decode_bits = lambda p, _: np.asarray(decoder.decode(family, p), dtype=np.int64)  # noqa: E731
+        codes.append(model.iteration(decode_bits, mask))
     return codes, masks
 
 
