@@ -86,7 +86,9 @@ class ContextModel:
             if not sent.any():
                 continue
             distance = STEPS[step][2] // 2  # the nearest positions that earlier steps coded
-            neighbours = np.stack([_shift(known, dy, dx, distance)[window] for dy, dx in _NEIGHBOURS])
+            neighbours = np.stack(
+                [_shift(known, dy, dx, distance)[window] for dy, dx in _NEIGHBOURS]
+            )
             neighbours = neighbours[:, sent].astype(np.int64)  # (8, positions, bits)
             matching = neighbours[..., 0] != 0
             before = self.previous[window][sent].astype(np.int64) + 1
