@@ -1,4 +1,4 @@
-"""Rate-distortion and speed of the shipped LSTM codec (notebook 05, seed 004).
+"""Rate-distortion and speed of the shipped LSTM codec (notebook 05; Mandogade & Morghare; Toderici et al. 2017).
 
 On the held-out package photos: MS-SSIM and PSNR at every rate from 0.125 to 2 bpp against JPEG
 (4:2:0), WebP and JPEG 2000 at matched real bpp; how much of each budget a file fills; the bits
@@ -24,6 +24,7 @@ import keras  # noqa: E402
 from keraslstm.codec import compress, decompress, encode_progressive, load_model, real_bpp  # noqa: E402
 from keraslstm.codec.evaluation import evaluate, evaluation_images, format_table  # noqa: E402
 from keraslstm.codec.fileformat import HEADER_SIZE, Header, pack  # noqa: E402
+from keraslstm.codec.weights import fingerprint  # noqa: E402
 from keraslstm.config import devices  # noqa: E402
 from keraslstm.results import results_dir  # noqa: E402
 
@@ -61,7 +62,7 @@ def entropy_savings(model, images, bpps=(0.25, 0.5, 1.0, 2.0)):
             k = round(b / model.bpp_per_iteration)
             sizes = {}
             for stage in ("none", "lzma", "range"):
-                header = Header(*im.shape[:2], channels, k, stage, model.bits, model.stride, model.fingerprint())  # fmt: skip
+                header = Header(*im.shape[:2], channels, k, stage, model.bits, model.stride, fingerprint(model))  # fmt: skip
                 tic = time.perf_counter()
                 sizes[stage] = len(pack(header, bits[:k])) - HEADER_SIZE
                 sizes[stage + " s"] = time.perf_counter() - tic

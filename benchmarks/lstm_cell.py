@@ -31,7 +31,7 @@ def build(variant, units, jit_compile):
         rnn = keras.layers.LSTM(units, recurrent_activation=keras.activations.hard_sigmoid)
     else:
         gate = "sigmoid" if "sigmoid gates" in variant else "hard_sigmoid"
-        rnn = keras.layers.RNN(HardSigmoidLSTMCell(units, gate_activation=gate))
+        rnn = keras.layers.RNN(HardSigmoidLSTMCell(units, gate=gate))
     model = keras.Sequential([rnn, keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse", jit_compile=jit_compile)
     return model

@@ -1,15 +1,25 @@
 """keraslstm: the shared Keras 3 package behind the five paper notebooks.
 
 The layers use `keras.ops` only, so they run on the TensorFlow, JAX and PyTorch backends.
+`import keraslstm` is cheap: it imports no Keras, TensorFlow, matplotlib or scipy; the names
+below load their module on first use (PEP 562), and `keraslstm.config` makes sure TensorFlow's
+C++ start-up lines stay out of notebooks whenever it is imported.
 """
 
-# isort: off
-from keraslstm.config import pick, quick_mode, setup  # first: it quiets TensorFlow's C++ logs
+import importlib
 
-# isort: on
-from keraslstm import data, metrics, plotting, results
-from keraslstm.cells import ConvLSTMCell, ConvRNN, HardSigmoidLSTMCell, hard_sigmoid
-from keraslstm.layers import Binarizer, ConvLSTMEncoder, DepthToSpace
+from keraslstm.config import pick, quick_mode, setup
+
+_LAZY = {
+    "Binarizer": "keraslstm.layers",
+    "ConvLSTMEncoder": "keraslstm.layers",
+    "DepthToSpace": "keraslstm.layers",
+    "ConvLSTMCell": "keraslstm.cells",
+    "ConvRNN": "keraslstm.cells",
+    "HardSigmoidLSTMCell": "keraslstm.cells",
+    "hard_sigmoid": "keraslstm.cells",
+}
+_SUBMODULES = {"data", "metrics", "plotting", "results"}
 
 __all__ = [
     "Binarizer",
@@ -18,12 +28,24 @@ __all__ = [
     "ConvRNN",
     "DepthToSpace",
     "HardSigmoidLSTMCell",
-    "hard_sigmoid",
-    "pick",
-    "quick_mode",
-    "setup",
     "data",
+    "hard_sigmoid",
     "metrics",
+    "pick",
     "plotting",
+    "quick_mode",
     "results",
+    "setup",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"keraslstm.{name}")
+    raise AttributeError(f"module 'keraslstm' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,4 +1,4 @@
-"""LSTM cells with the compression paper's hard-sigmoid gates (seed 004, notebooks 01, 03, 05).
+"""LSTM cells with the compression paper's hard-sigmoid gates (Mandogade & Morghare; notebooks 01, 03, 05).
 
 `hard_sigmoid` is the paper's gate. `HardSigmoidLSTMCell` is a dense LSTM step and
 `ConvLSTMCell` a convolutional one with separate input and hidden-state kernels (Toderici 2017).
@@ -9,7 +9,16 @@ and both can be stepped by hand with explicit states (the codec iterates them ov
 import keras
 from keras import ops
 
-__all__ = ["hard_sigmoid", "gate_function", "HardSigmoidLSTMCell", "ConvLSTMCell", "ConvRNN"]
+__all__ = [
+    "GATES",
+    "hard_sigmoid",
+    "gate_function",
+    "gate_config",
+    "config_with_gate",
+    "HardSigmoidLSTMCell",
+    "ConvLSTMCell",
+    "ConvRNN",
+]
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")
@@ -34,18 +43,28 @@ def gate_function(gate):
     if callable(gate):
         return gate
     if gate not in GATES:
-        raise ValueError(
-            f"Unknown gate activation {gate!r}; use a callable or one of {sorted(GATES)}"
-        )
+        raise ValueError(f"Unknown gate {gate!r}; use a callable or one of {sorted(GATES)}")
     return GATES[gate]
 
 
-def _gate_config(gate):
-    return gate if isinstance(gate, str) else keras.saving.serialize_keras_object(gate)
+def gate_config(gate):
+    """The one serialised form of a gate: its name in `GATES` (a Keras object only if custom)."""
+    function = gate_function(gate)
+    for name, known in GATES.items():
+        if function is known:
+            return name
+    return keras.saving.serialize_keras_object(function)
 
 
-def _gate_from_config(gate):
-    return gate if isinstance(gate, str) else keras.saving.deserialize_keras_object(gate)
+def config_with_gate(config):
+    """A layer config with its gate under `gate`, resolved; also reads the older
+    `gate_activation` key and the serialised-function form that layers wrote before."""
+    config = dict(config)
+    if "gate_activation" in config:
+        config.setdefault("gate", config.pop("gate_activation"))
+    if isinstance(config.get("gate"), dict):
+        config["gate"] = keras.saving.deserialize_keras_object(config["gate"])
+    return config
 
 
 def _lstm_bias(units, unit_forget_bias):
@@ -72,7 +91,7 @@ class _LSTMGates:
 
 @keras.saving.register_keras_serializable(package="keraslstm")
 class HardSigmoidLSTMCell(_LSTMGates, keras.layers.Layer):
-    """A dense LSTM step whose gates use `gate_activation` (the paper's hard sigmoid by default).
+    """A dense LSTM step whose gates use `gate` (a name in `GATES`: the paper's hard sigmoid by default).
 
     Weights have the same layout as `keras.layers.LSTMCell` (kernel, recurrent_kernel, bias;
     gates in the order i, f, c, o), so `set_weights(lstm.get_weights())` copies a Keras LSTM.
@@ -83,7 +102,7 @@ class HardSigmoidLSTMCell(_LSTMGates, keras.layers.Layer):
     def __init__(
         self,
         units,
-        gate_activation=hard_sigmoid,
+        gate="hard_sigmoid",
         use_bias=True,
         unit_forget_bias=True,
         kernel_initializer="glorot_uniform",
@@ -94,8 +113,7 @@ class HardSigmoidLSTMCell(_LSTMGates, keras.layers.Layer):
         if int(units) <= 0:
             raise ValueError(f"units must be a positive integer, got {units!r}")
         self.units = int(units)
-        self.gate_activation = gate_activation
-        self.gate = gate_function(gate_activation)
+        self.gate = gate_function(gate)
         self.use_bias = use_bias
         self.unit_forget_bias = unit_forget_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -137,7 +155,7 @@ class HardSigmoidLSTMCell(_LSTMGates, keras.layers.Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "gate_activation": _gate_config(self.gate_activation),
+            "gate": gate_config(self.gate),
             "use_bias": self.use_bias,
             "unit_forget_bias": self.unit_forget_bias,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
@@ -146,9 +164,7 @@ class HardSigmoidLSTMCell(_LSTMGates, keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["gate_activation"] = _gate_from_config(config["gate_activation"])
-        return cls(**config)
+        return cls(**config_with_gate(config))
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")
@@ -172,7 +188,7 @@ class ConvLSTMCell(_LSTMGates, keras.layers.Layer):
         kernel_size,
         strides=1,
         hidden_kernel_size=1,
-        gate_activation=hard_sigmoid,
+        gate="hard_sigmoid",
         use_bias=True,
         unit_forget_bias=True,
         kernel_initializer="glorot_uniform",
@@ -186,8 +202,7 @@ class ConvLSTMCell(_LSTMGates, keras.layers.Layer):
         self.kernel_size = int(kernel_size)
         self.strides = int(strides)
         self.hidden_kernel_size = int(hidden_kernel_size)
-        self.gate_activation = gate_activation
-        self.gate = gate_function(gate_activation)
+        self.gate = gate_function(gate)
         self.use_bias = use_bias
         self.unit_forget_bias = unit_forget_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -254,7 +269,7 @@ class ConvLSTMCell(_LSTMGates, keras.layers.Layer):
             "kernel_size": self.kernel_size,
             "strides": self.strides,
             "hidden_kernel_size": self.hidden_kernel_size,
-            "gate_activation": _gate_config(self.gate_activation),
+            "gate": gate_config(self.gate),
             "use_bias": self.use_bias,
             "unit_forget_bias": self.unit_forget_bias,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
@@ -263,9 +278,7 @@ class ConvLSTMCell(_LSTMGates, keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["gate_activation"] = _gate_from_config(config["gate_activation"])
-        return cls(**config)
+        return cls(**config_with_gate(config))
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")

@@ -6,6 +6,8 @@ the test configuration (`conftest.py`) sets it. This module is the only place th
 
 import contextlib
 import functools
+import importlib.abc
+import importlib.util
 import os
 import sys
 
@@ -29,10 +31,32 @@ def native_stderr_silenced():
         os.close(devnull)
 
 
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Runs the first `import tensorflow` (however it comes: via keras or directly) with C++
+    stderr silenced, so `import keraslstm` itself stays cheap and never imports TensorFlow."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once is enough; also keeps find_spec below from recursing
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            exec_module = spec.loader.exec_module
+
+            def quiet_exec_module(module):
+                with native_stderr_silenced():
+                    exec_module(module)
+
+            spec.loader.exec_module = quiet_exec_module
+        return spec
+
+
 # The one place that quiets TensorFlow's C++ logging (grappler errors included) for the package.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-with native_stderr_silenced():
-    import keras
+if "tensorflow" not in sys.modules and not any(
+    isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path
+):
+    sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 __all__ = ["quick_mode", "pick", "devices", "setup", "native_stderr_silenced"]
 
@@ -58,6 +82,8 @@ def pick(full, quick):
 
 def devices():
     """Names of the accelerators the active Keras backend sees (empty list: CPU only)."""
+    import keras
+
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -80,6 +106,8 @@ def setup(seed=42):
 
     Returns the seed so a notebook can pass it on to data loaders.
     """
+    import keras
+
     keras.utils.set_random_seed(seed)
     found = devices()
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}")

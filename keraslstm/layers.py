@@ -1,16 +1,28 @@
-"""Building blocks of the recurrent image codec (seed 004, Toderici et al. 2017; notebooks 01, 03, 05).
+"""The recurrent image codec's architecture in one file (Mandogade & Morghare; Toderici et al. 2017).
 
-`ConvLSTMEncoder` turns a patch into a code (32x32 -> 2x2x512 with the default widths),
-`Binarizer` turns that code into bits in {-1, +1}, and `DepthToSpace` is the decoder's
-sub-pixel upsampling.
+Read top to bottom: `ConvLSTMEncoder` turns a patch into a code (32x32 -> 2x2x512 with the
+default widths), `Binarizer` turns that code into bits in {-1, +1}, and `ConvLSTMDecoder` turns
+the bits back into pixels, upsampling with `DepthToSpace` (sub-pixel) or the paper's
+`RecoveryBlock`. The residual loop that runs them iteration after iteration is
+`keraslstm.codec.model.ResidualLSTMCodec`. Every LSTM takes the option `gate` (a name in
+`keraslstm.cells.GATES`; the paper's hard sigmoid by default).
 """
 
 import keras
-from keras import ops
+from keras import layers, ops
 
-from keraslstm.cells import ConvLSTMCell, _gate_config, _gate_from_config, hard_sigmoid
+from keraslstm.cells import ConvLSTMCell, config_with_gate, gate_config, gate_function
 
-__all__ = ["ConvLSTMEncoder", "Binarizer", "DepthToSpace"]
+__all__ = [
+    "ConvLSTMEncoder",
+    "Binarizer",
+    "ConvLSTMDecoder",
+    "DepthToSpace",
+    "RecoveryBlock",
+    "DECODERS",
+]
+
+DECODERS = ("depth_to_space", "recovery")
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")
@@ -30,7 +42,7 @@ class ConvLSTMEncoder(keras.layers.Layer):
         filters=(64, 256, 512, 512),
         kernel_size=3,
         hidden_kernel_size=1,
-        gate_activation=hard_sigmoid,
+        gate="hard_sigmoid",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -41,7 +53,7 @@ class ConvLSTMEncoder(keras.layers.Layer):
         self.filters = tuple(int(f) for f in filters)
         self.kernel_size = int(kernel_size)
         self.hidden_kernel_size = int(hidden_kernel_size)
-        self.gate_activation = gate_activation
+        self.gate = gate_function(gate)
         self.stem = keras.layers.Conv2D(
             self.filters[0], 3, strides=2, padding="same", use_bias=False, name="stem"
         )
@@ -51,7 +63,7 @@ class ConvLSTMEncoder(keras.layers.Layer):
                 self.kernel_size,
                 strides=2,
                 hidden_kernel_size=self.hidden_kernel_size,
-                gate_activation=gate_activation,
+                gate=self.gate,
                 name=f"conv_lstm_{i}",
             )
             for i, f in enumerate(self.filters[1:])
@@ -104,14 +116,12 @@ class ConvLSTMEncoder(keras.layers.Layer):
             "filters": list(self.filters),
             "kernel_size": self.kernel_size,
             "hidden_kernel_size": self.hidden_kernel_size,
-            "gate_activation": _gate_config(self.gate_activation),
+            "gate": gate_config(self.gate),
         }
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["gate_activation"] = _gate_from_config(config["gate_activation"])
-        return cls(**config)
+        return cls(**config_with_gate(config))
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")
@@ -155,6 +165,106 @@ class Binarizer(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")
+class ConvLSTMDecoder(keras.layers.Layer):
+    """Toderici 2017's decoder: 1x1 conv, ConvLSTM cells each followed by 2x upsampling, 1x1 conv to RGB.
+
+    Cells have input kernels `kernel_sizes` and hidden kernels `hidden_kernel_sizes`;
+    `upsample` is `"depth_to_space"` or the paper's `"recovery"` block. `call(bits, states=None)`
+    maps `(b, h, w, bits)` to `(b, h * 2**n, w * 2**n, 3)` in [-1, 1] and returns the new states.
+    """
+
+    def __init__(
+        self,
+        filters=(512, 512, 256, 128),
+        kernel_sizes=(2, 3, 3, 3),
+        hidden_kernel_sizes=(1, 1, 3, 3),
+        upsample="depth_to_space",
+        gate="hard_sigmoid",
+        channels=3,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if upsample not in DECODERS:
+            raise ValueError(
+                f"Unknown decoder {upsample!r}; valid: {', '.join(map(repr, DECODERS))}"
+            )
+        if not len(filters) == len(kernel_sizes) == len(hidden_kernel_sizes):
+            raise ValueError(
+                "filters, kernel_sizes and hidden_kernel_sizes need one entry per cell"
+            )
+        self.filters = tuple(int(f) for f in filters)
+        self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
+        self.hidden_kernel_sizes = tuple(int(k) for k in hidden_kernel_sizes)
+        self.upsample = upsample
+        self.gate = gate_function(gate)
+        self.channels = int(channels)
+        self.stem = layers.Conv2D(self.filters[0], 1, name="stem")
+        self.cells = [
+            ConvLSTMCell(f, k, hidden_kernel_size=hk, gate=self.gate, name=f"conv_lstm_{i}")
+            for i, (f, k, hk) in enumerate(
+                zip(self.filters, self.kernel_sizes, self.hidden_kernel_sizes, strict=True)
+            )
+        ]
+        self.upsamplers = [
+            RecoveryBlock(f, name=f"recovery_{i}")
+            if upsample == "recovery"
+            else DepthToSpace(2, name=f"d2s_{i}")
+            for i, f in enumerate(self.filters)
+        ]
+        self.to_rgb = layers.Conv2D(self.channels, 1, activation="tanh", name="to_rgb")
+
+    @property
+    def scale(self):
+        return 2 ** len(self.filters)
+
+    def build(self, input_shape):
+        shape = input_shape
+        self.stem.build(shape)
+        shape = self.stem.compute_output_shape(shape)
+        for cell, up in zip(self.cells, self.upsamplers, strict=True):
+            cell.build(shape)
+            shape = cell.compute_output_shape(shape)
+            up.build(shape)
+            shape = up.compute_output_shape(shape)
+        self.to_rgb.build(shape)
+
+    def get_initial_state(self, bits):
+        batch, height, width = ops.shape(bits)[:3]
+        states = []
+        for cell in self.cells:
+            zeros = ops.zeros((batch, height, width, cell.filters), dtype=self.compute_dtype)
+            states.append([zeros, zeros])
+            height, width = 2 * height, 2 * width
+        return states
+
+    def call(self, bits, states=None, training=False):
+        if states is None:
+            states = self.get_initial_state(bits)
+        x = self.stem(bits)
+        new_states = []
+        for cell, up, state in zip(self.cells, self.upsamplers, states, strict=True):
+            x, state = cell(x, state, training=training)
+            new_states.append(state)
+            x = up(x)
+        return self.to_rgb(x), new_states
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": list(self.filters),
+            "kernel_sizes": list(self.kernel_sizes),
+            "hidden_kernel_sizes": list(self.hidden_kernel_sizes),
+            "upsample": self.upsample,
+            "gate": gate_config(self.gate),
+            "channels": self.channels,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config_with_gate(config))
+
+
+@keras.saving.register_keras_serializable(package="keraslstm")
 class DepthToSpace(keras.layers.Layer):
     """Sub-pixel upsampling: `(b, h, w, c * s * s)` -> `(b, h * s, w * s, c)` for `block_size` s."""
 
@@ -180,3 +290,47 @@ class DepthToSpace(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "block_size": self.block_size}
+
+
+@keras.saving.register_keras_serializable(package="keraslstm")
+class RecoveryBlock(keras.layers.Layer):
+    """The paper's image recovery block: 2x upsampling learnt on top of depth-to-space.
+
+    Two 3x3 convs extract features, a stride-2 transposed conv upsamples, two more 3x3 convs
+    refine, and the result is added to the depth-to-space of the block's input (the "merge with
+    the input"). `(b, h, w, c)` -> `(b, 2h, 2w, c / 4)`, like `DepthToSpace(2)`.
+    """
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        if channels % 4:
+            raise ValueError(f"RecoveryBlock needs channels divisible by 4, got {channels}")
+        self.channels = int(channels)
+        out = self.channels // 4
+        self.extract = [
+            layers.Conv2D(self.channels, 3, padding="same", activation="relu") for _ in range(2)
+        ]
+        self.upsample = layers.Conv2DTranspose(out, 4, strides=2, padding="same", activation="relu")
+        self.refine = [
+            layers.Conv2D(out, 3, padding="same", activation="relu"),
+            layers.Conv2D(out, 3, padding="same", kernel_initializer="zeros"),
+        ]
+        self.shuffle = DepthToSpace(2)
+
+    def build(self, input_shape):
+        shape = input_shape
+        for layer in [*self.extract, self.upsample, *self.refine]:
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+
+    def call(self, inputs):
+        x = inputs
+        for layer in [*self.extract, self.upsample, *self.refine]:
+            x = layer(x)
+        return self.shuffle(inputs) + x
+
+    def compute_output_shape(self, input_shape):
+        return self.shuffle.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}

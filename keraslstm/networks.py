@@ -168,7 +168,7 @@ def lstm_row_encoder(
     height, width, channels = image_shape
     image, label = _inputs(image_shape, num_classes, "image")
     rows = layers.Reshape((height, width * channels), name="rows")(image)
-    cell = HardSigmoidLSTMCell(units, gate_activation=gate)
+    cell = HardSigmoidLSTMCell(units, gate=gate)
     x = layers.RNN(cell, name="row_lstm")(rows)
     if label is not None:
         x = layers.Concatenate()([x, label])
@@ -204,8 +204,8 @@ def row_lstm_discriminator(image_shape=(28, 28, 1), units=32, bidirectional=Fals
 
     Row `t` (`width * channels` numbers) is the LSTM's input at step `t`; the last hidden state
     (of both directions with `bidirectional`) goes through one dense layer to the logit. The cell
-    is the project's `HardSigmoidLSTMCell` (hard-sigmoid gates, from seed 004; seed 003 writes
-    sigmoid). Fits `keraslstm.gan.GAN` as is.
+    is the project's `HardSigmoidLSTMCell` (hard-sigmoid gates, from Mandogade & Morghare,
+    notebook 05; the paper of notebook 04 writes sigmoid). Fits `keraslstm.gan.GAN` as is.
     """
     height, width, channels = image_shape
     image = keras.Input(image_shape, name="image")
@@ -274,7 +274,7 @@ def convlstm_predictor(
     )(x)
     x, states = coded, []
     for i, f in enumerate(filters):
-        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate_activation="sigmoid")
+        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate="sigmoid")
         x, h, c = ConvRNN(
             cell, return_sequences=True, return_state=True, name=f"encoder_lstm{i + 1}"
         )(x)
@@ -286,7 +286,7 @@ def convlstm_predictor(
     x = layers.RepeatVector(output_frames)(x)
     x = last_frames = layers.Reshape((output_frames, side // 4, side // 4, 2 * width))(x)
     for i, (f, state) in enumerate(zip(filters, states, strict=True)):
-        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate_activation="sigmoid")
+        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate="sigmoid")
         x = ConvRNN(cell, return_sequences=True, name=f"forecaster_lstm{i + 1}")(
             x, initial_state=state
         )
@@ -361,7 +361,7 @@ def hybrid_generator(
     x = layers.Dense(steps * units // 4, activation="relu", name="step_inputs")(code)
     step_inputs = layers.Reshape((steps, units // 4))(x)  # a projection of [z, y] per step
     states = layers.RNN(
-        HardSigmoidLSTMCell(units, gate_activation=gate), return_sequences=True, name="row_lstm"
+        HardSigmoidLSTMCell(units, gate=gate), return_sequences=True, name="row_lstm"
     )(step_inputs)
     if attention_heads:
         attended = layers.MultiHeadAttention(

@@ -2,7 +2,8 @@
 
 `record("05_lstm_image_compression", psnr_db=28.1, ms_ssim_025=dict(claim=..., paper=0.904,
 ours=0.87))` writes `results/05_lstm_image_compression.json`. A value is a number (a plain
-measurement) or a dict with `ours` and optionally `paper` and `claim`. In quick mode the files go
+measurement) or a dict with `ours` and optionally `paper`, `claim` and `note` (the caveat a
+reader of the summary needs: budget, test set, what the verdict rests on). In quick mode the files go
 to `results/quick/`, so test runs never overwrite the numbers of a full run.
 `keraslstm.results.main()` (run by `make reproduce`) builds `results/summary.md` from the full-run files.
 """
@@ -32,18 +33,21 @@ def results_dir(quick=None):
     return root / "quick" if quick else root
 
 
+_KEYS = ("claim", "paper", "ours", "note")
+
+
 def _entry(name, value):
     if isinstance(value, dict):
-        unknown = set(value) - {"ours", "paper", "claim"}
+        unknown = set(value) - set(_KEYS)
         if "ours" not in value or unknown:
             raise ValueError(
                 f"result {name!r} must be a number or a dict with 'ours' and optionally "
-                f"'paper' and 'claim', got keys {sorted(value)}"
+                f"'paper', 'claim' and 'note', got keys {sorted(value)}"
             )
-        return {"claim": value.get("claim"), "paper": value.get("paper"), "ours": value["ours"]}
+        return {key: value.get(key) for key in _KEYS}
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"result {name!r} must be a number, a string or a dict, got {value!r}")
-    return {"claim": None, "paper": None, "ours": value}
+    return {**dict.fromkeys(_KEYS), "ours": value}
 
 
 def record(notebook, **figures):
@@ -114,7 +118,7 @@ def _format(value):
 
 
 def summary(directory=None):
-    """Markdown: one table per notebook (figure, paper's claim, paper's number, ours)."""
+    """Markdown: one table per notebook (what was measured or claimed, paper, ours, note)."""
     runs = load(directory)
     lines = ["# Results", "", "Numbers measured by the last full run of each notebook.", ""]
     if not runs:
@@ -123,11 +127,12 @@ def summary(directory=None):
         lines += [
             f"## {run['notebook']}",
             "",
-            "| figure | claim | paper | ours |",
+            "| what | paper | ours | note |",
             "|---|---|---|---|",
         ]
         for name, entry in run["figures"].items():
-            cells = [name, entry["claim"] or "", _format(entry["paper"]), _format(entry["ours"])]
+            what = entry.get("claim") or name  # a claim names the row; never both
+            cells = [what, _format(entry["paper"]), _format(entry["ours"]), entry.get("note") or ""]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """The ten generative models of notebook 02 (seed 001), built, trained and scored by name.
 
 Every model sees the same data, epochs, batch size and seed; `score` measures samples with the
-cached digit classifier (`keraslstm.evaluation`) so the numbers are comparable across models.
+cached digit classifier (`keraslstm.scorers`) so the numbers are comparable across models.
 """
 
 import time

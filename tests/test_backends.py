@@ -20,7 +20,7 @@ SCRIPT = textwrap.dedent(
     x = rng.random((2, 5, 3)).astype("float32")
     reference = keras.layers.LSTM(4)
     want = reference(x)
-    ours = keras.layers.RNN(HardSigmoidLSTMCell(4, gate_activation="sigmoid"))
+    ours = keras.layers.RNN(HardSigmoidLSTMCell(4, gate="sigmoid"))
     ours(x)
     ours.set_weights(reference.get_weights())
     np.testing.assert_allclose(ours(x), want, atol=1e-5)

@@ -21,8 +21,8 @@ def test_hard_sigmoid_is_the_papers_not_keras3s():
 def test_gate_names_resolve_and_unknown_names_are_refused():
     assert gate_function("hard_sigmoid") is hard_sigmoid
     assert gate_function("sigmoid") is keras.activations.sigmoid
-    with pytest.raises(ValueError, match="Unknown gate activation 'relu'.*hard_sigmoid"):
-        HardSigmoidLSTMCell(4, gate_activation="relu")
+    with pytest.raises(ValueError, match="Unknown gate 'relu'.*hard_sigmoid"):
+        HardSigmoidLSTMCell(4, gate="relu")
 
 
 @pytest.mark.parametrize("return_state", [False, True])
@@ -31,7 +31,7 @@ def test_sigmoid_cell_matches_keras_lstm(return_state):
     reference = keras.layers.LSTM(6, return_sequences=True, return_state=return_state)
     expected = reference(x)
     ours = keras.layers.RNN(
-        HardSigmoidLSTMCell(6, gate_activation="sigmoid"),
+        HardSigmoidLSTMCell(6, gate="sigmoid"),
         return_sequences=True,
         return_state=return_state,
     )
@@ -83,7 +83,7 @@ def test_conv_cell_matches_keras_conv_lstm2d_with_copied_weights(gate):
     )
     reference(seq)
     ours = ConvRNN(
-        ConvLSTMCell(5, 3, hidden_kernel_size=3, gate_activation=gate),
+        ConvLSTMCell(5, 3, hidden_kernel_size=3, gate=gate),
         return_sequences=True,
         return_state=True,
     )
@@ -193,7 +193,7 @@ def _round_trip(model, x, tmp_path):
 @pytest.mark.parametrize("gate", ["hard_sigmoid", "sigmoid", hard_sigmoid])
 def test_lstm_cell_model_round_trips_through_keras_file(gate, tmp_path):
     model = keras.Sequential(
-        [keras.Input((5, 3)), keras.layers.RNN(HardSigmoidLSTMCell(4, gate_activation=gate))]
+        [keras.Input((5, 3)), keras.layers.RNN(HardSigmoidLSTMCell(4, gate=gate))]
     )
     loaded = _round_trip(
         model, np.random.default_rng(0).random((2, 5, 3)).astype("float32"), tmp_path
@@ -208,3 +208,17 @@ def test_conv_cell_model_round_trips_through_keras_file(tmp_path):
     x = np.random.default_rng(0).random((2, 3, 8, 8, 2)).astype("float32")
     loaded = _round_trip(model, x, tmp_path)
     assert loaded.layers[0].cell.hidden_kernel_size == 3
+
+
+@pytest.mark.parametrize("make", [lambda **k: HardSigmoidLSTMCell(4, **k), lambda **k: ConvLSTMCell(4, 3, **k)])  # fmt: skip
+def test_the_gate_has_one_name_and_one_serialised_form(make):
+    for gate, name in [(hard_sigmoid, "hard_sigmoid"), ("sigmoid", "sigmoid"), (keras.activations.sigmoid, "sigmoid")]:  # fmt: skip
+        config = make(gate=gate).get_config()
+        assert config["gate"] == name and "gate_activation" not in config
+    default = make().get_config()
+    assert default["gate"] == "hard_sigmoid"
+    # configs written before the rename: key `gate_activation`, the function as a Keras object
+    old = {k: v for k, v in default.items() if k != "gate"}
+    old["gate_activation"] = keras.saving.serialize_keras_object(hard_sigmoid)
+    cell = type(make()).from_config(old)
+    assert cell.gate is hard_sigmoid and cell.get_config() == default

@@ -1,11 +1,18 @@
-"""keraslstm.layers: the encoder, the binarizer and depth-to-space."""
+"""keraslstm.layers: the encoder, the binarizer, the decoder, depth-to-space, the recovery block."""
 
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
-from keraslstm import Binarizer, ConvLSTMEncoder, DepthToSpace
+from keraslstm.cells import GATES, hard_sigmoid
+from keraslstm.layers import (
+    Binarizer,
+    ConvLSTMDecoder,
+    ConvLSTMEncoder,
+    DepthToSpace,
+    RecoveryBlock,
+)
 
 
 def test_encoder_maps_a_32px_patch_to_2x2x512_with_toderici_widths():
@@ -107,3 +114,88 @@ def test_codec_pieces_round_trip_through_keras_file(tmp_path):
     loaded = keras.models.load_model(tmp_path / "codec.keras")
     np.testing.assert_array_equal(ops.convert_to_numpy(loaded(x)), ops.convert_to_numpy(model(x)))
     assert tuple(loaded.output.shape) == (None, 4, 4, 4)
+
+
+def test_decoder_upsamples_bits_to_pixels_and_carries_state():
+    bits = np.sign(np.random.default_rng(0).normal(size=(2, 3, 5, 8))).astype("float32")
+    decoder = ConvLSTMDecoder((16, 16, 16, 16))
+    image, states = decoder(bits)
+    assert tuple(image.shape) == (2, 48, 80, 3) and decoder.scale == 16
+    assert [tuple(h.shape) for h, _ in states] == [(2, 3, 5, 16), (2, 6, 10, 16), (2, 12, 20, 16), (2, 24, 40, 16)]  # fmt: skip
+    pixels = ops.convert_to_numpy(image)
+    assert np.all(np.abs(pixels) <= 1)  # tanh
+    again, _ = decoder(bits, states)
+    assert not np.allclose(ops.convert_to_numpy(again), pixels)
+
+
+def test_decoder_names_bad_options():
+    with pytest.raises(ValueError, match="Unknown decoder 'bicubic'"):
+        ConvLSTMDecoder(upsample="bicubic")
+    with pytest.raises(ValueError, match="one entry per cell"):
+        ConvLSTMDecoder(filters=(16, 16), kernel_sizes=(2, 3, 3))
+    with pytest.raises(ValueError, match="Unknown gate 'relu'"):
+        ConvLSTMDecoder(gate="relu")
+
+
+def test_recovery_block_upsamples_like_depth_to_space():
+    block = RecoveryBlock(16)
+    assert tuple(block(np.zeros((1, 3, 5, 16), "float32")).shape) == (1, 6, 10, 4)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        RecoveryBlock(6)
+
+
+def test_the_recovery_decoder_adds_a_learnt_path_to_depth_to_space():
+    bits = np.sign(np.random.default_rng(0).normal(size=(1, 2, 2, 32))).astype("float32")
+    plain = ConvLSTMDecoder((16, 16, 16, 16), upsample="depth_to_space")
+    recovery = ConvLSTMDecoder((16, 16, 16, 16), upsample="recovery")
+    plain(bits), recovery(bits)
+    for ours, theirs in [(recovery.stem, plain.stem), (recovery.to_rgb, plain.to_rgb),
+                         *zip(recovery.cells, plain.cells, strict=True)]:  # fmt: skip
+        ours.set_weights(theirs.get_weights())
+    # the block's last conv starts at zero, so a fresh recovery decoder is depth-to-space
+    np.testing.assert_allclose(ops.convert_to_numpy(recovery(bits)[0]), ops.convert_to_numpy(plain(bits)[0]), atol=1e-6)  # fmt: skip
+    for block in recovery.upsamplers:
+        last = block.refine[-1]
+        last.kernel.assign(np.random.default_rng(1).normal(0, 1, last.kernel.shape))
+    # an untrained decoder's output is small (about 1e-5): compare the change with it
+    before = ops.convert_to_numpy(plain(bits)[0])
+    difference = ops.convert_to_numpy(recovery(bits)[0]) - before
+    assert np.abs(difference).mean() > 0.5 * np.abs(before).mean()
+
+
+@pytest.mark.parametrize("upsample", ["depth_to_space", "recovery"])
+def test_decoder_and_recovery_block_round_trip_through_keras_file(upsample, tmp_path):
+    bits = keras.Input((2, 2, 8))
+    image, _ = ConvLSTMDecoder((16, 16, 16, 16), upsample=upsample, gate="sigmoid")(bits)
+    extra = RecoveryBlock(4)(keras.layers.Conv2D(4, 1)(image))
+    model = keras.Model(bits, [image, extra])
+    for block in model.layers[1].upsamplers if upsample == "recovery" else []:
+        last = block.refine[-1]  # away from its zero start, so the test sees the block's weights
+        last.kernel.assign(np.random.default_rng(1).normal(0, 1, last.kernel.shape))
+    x = np.sign(np.random.default_rng(0).normal(size=(2, 2, 2, 8))).astype("float32")
+    model.save(tmp_path / "decoder.keras")
+    loaded = keras.models.load_model(tmp_path / "decoder.keras")
+    for got, want in zip(loaded(x), model(x), strict=True):
+        np.testing.assert_array_equal(ops.convert_to_numpy(got), ops.convert_to_numpy(want))
+    assert loaded.layers[1].gate is keras.activations.sigmoid
+
+
+@pytest.mark.parametrize("layer_class", [ConvLSTMEncoder, ConvLSTMDecoder])
+@pytest.mark.parametrize("gate", ["hard_sigmoid", "sigmoid", hard_sigmoid])
+def test_the_gate_is_serialised_by_its_name(layer_class, gate):
+    layer = layer_class((16, 16, 16, 16), gate=gate)
+    config = layer.get_config()
+    name = gate if isinstance(gate, str) else "hard_sigmoid"
+    assert config["gate"] == name and "gate_activation" not in config
+    assert all(cell.get_config()["gate"] == name for cell in layer.cells)
+    assert layer_class.from_config(config).gate is GATES[name]
+
+
+@pytest.mark.parametrize("layer_class", [ConvLSTMEncoder, ConvLSTMDecoder])
+def test_configs_with_the_old_gate_activation_key_still_load(layer_class):
+    config = layer_class((16, 16, 16, 16)).get_config()
+    gate = config.pop("gate")
+    for old in ("sigmoid", keras.saving.serialize_keras_object(hard_sigmoid)):
+        layer = layer_class.from_config({**config, "gate_activation": old})
+        assert layer.gate is (keras.activations.sigmoid if old == "sigmoid" else hard_sigmoid)
+        assert layer.get_config() == {**config, "gate": "sigmoid" if old == "sigmoid" else gate}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from keraslstm import gan, networks, vae
-from keraslstm.evaluation import digit_classifier
+from keraslstm.scorers import digit_classifier
 
 # Notebook 01: the row-reading LSTM encoder and its convolutional ablation.
 

@@ -1,4 +1,4 @@
-"""keraslstm.results, keraslstm.plotting and keraslstm.config."""
+"""keraslstm.results and keraslstm.plotting."""
 
 import json
 import os
@@ -22,13 +22,23 @@ def results_root(tmp_path, monkeypatch):
 
 def test_record_writes_quick_runs_apart_from_full_runs(results_root):
     path = results.record(
-        "01_demo", psnr_db=20.5, ssim=dict(claim="SSIM 0.8", paper=0.8, ours=0.61)
+        "01_demo", psnr_db=20.5, ssim=dict(claim="SSIM 0.8", paper=0.8, ours=0.61, note="3 seeds")
     )
     assert path == results_root / "quick" / "01_demo.json"  # the test configuration is quick mode
     payload = json.loads(path.read_text())
     assert payload["quick_mode"] is True
-    assert payload["figures"]["ssim"] == {"claim": "SSIM 0.8", "paper": 0.8, "ours": 0.61}
-    assert payload["figures"]["psnr_db"] == {"claim": None, "paper": None, "ours": 20.5}
+    assert payload["figures"]["ssim"] == {
+        "claim": "SSIM 0.8",
+        "paper": 0.8,
+        "ours": 0.61,
+        "note": "3 seeds",
+    }
+    assert payload["figures"]["psnr_db"] == {
+        "claim": None,
+        "paper": None,
+        "ours": 20.5,
+        "note": None,
+    }
     assert results.load(results_root) == []
 
 
@@ -43,35 +53,21 @@ def test_record_refuses_malformed_figures(results_root):
 
 def test_summary_tabulates_full_runs(results_root):
     figures = {
-        "ms_ssim": {"claim": "beats JPEG", "paper": 0.904, "ours": 0.8712345},
-        "seconds": {"claim": None, "paper": None, "ours": 61},
+        "ms_ssim": {"claim": "beats JPEG", "paper": 0.904, "ours": 0.8712345, "note": "Kodak"},
+        "seconds": {"claim": None, "paper": None, "ours": 61},  # an old record: no note
     }
     (results_root / "05_codec.json").write_text(
         json.dumps({"notebook": "05_codec", "quick_mode": False, "figures": figures})
     )
     text = results.summary(results_root)
     assert "## 05_codec" in text
-    assert "| ms_ssim | beats JPEG | 0.904 | 0.8712 |" in text
-    assert "| seconds |  | - | 61 |" in text
+    assert "| beats JPEG | 0.904 | 0.8712 | Kodak |" in text
+    assert "| seconds | - | 61 |  |" in text
     env = {**os.environ, "KERASLSTM_QUICK": "0"}
     (results_root / "benchmarks.json").write_text('{"lstm_cell": {}}')  # not a notebook record
     code = "from keraslstm.results import main; main()"
     subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
     assert (results_root / "summary.md").read_text().strip() == text.strip()
-
-
-def test_quick_mode_rejects_unclear_values():
-    code = "import keraslstm; keraslstm.quick_mode()"
-    env = {**os.environ, "KERASLSTM_QUICK": "maybe"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.returncode != 0 and "KERASLSTM_QUICK must be one of" in out.stderr
-
-
-def test_pick_follows_quick_mode():
-    from keraslstm import pick, quick_mode
-
-    assert quick_mode() is True
-    assert pick(full=100, quick=3) == 3
 
 
 def test_save_fig_and_plots_write_pngs(results_root):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keraslstm import zoo
-from keraslstm.evaluation import DigitScorer
+from keraslstm.scorers import DigitScorer
 
 
 @pytest.mark.parametrize("name", list(zoo.MODELS))

@@ -1,27 +1,39 @@
-"""The LSTM image codec of notebook 05 (seed 004): model, `.klc` files, and the CLI.
+"""The LSTM image codec of notebook 05 (Mandogade & Morghare; Toderici et al. 2017).
 
     from keraslstm.codec import compress, decompress
     data = compress(image, bpp=0.25)   # bytes of a .klc file, pretrained weights by default
     image = decompress(data)           # uint8
 
-Command line: `python -m keraslstm.codec --help`.
+Command line: `python -m keraslstm.codec --help`. The names below load on first use (PEP 562),
+so the command line answers `--help` without importing Keras or TensorFlow.
 """
 
-from keraslstm.codec.api import compress, decompress, encode_progressive, read_image, real_bpp
-from keraslstm.codec.fileformat import CodecError
-from keraslstm.codec.model import ConvLSTMDecoder, RecoveryBlock, ResidualLSTMCodec
-from keraslstm.codec.weights import load_model, save_model
+import importlib
 
-__all__ = [
-    "CodecError",
-    "ConvLSTMDecoder",
-    "RecoveryBlock",
-    "ResidualLSTMCodec",
-    "compress",
-    "decompress",
-    "encode_progressive",
-    "load_model",
-    "read_image",
-    "real_bpp",
-    "save_model",
-]
+_HOMES = {
+    "compress": "api",
+    "decompress": "api",
+    "encode_progressive": "api",
+    "read_image": "api",
+    "real_bpp": "api",
+    "CodecError": "fileformat",
+    "ResidualLSTMCodec": "model",
+    "shape_table": "model",
+    "fingerprint": "weights",
+    "load_model": "weights",
+    "save_model": "weights",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

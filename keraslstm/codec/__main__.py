@@ -1,18 +1,62 @@
-"""Command line of the LSTM image codec: compress, decompress, evaluate, train.
+"""Command line of the LSTM image codec: compress, decompress, info, evaluate, train.
 
 python -m keraslstm.codec compress IN.png OUT.klc --bpp 0.25
 python -m keraslstm.codec decompress IN.klc OUT.png [--partial]
+python -m keraslstm.codec info IN.klc
 python -m keraslstm.codec evaluate FOLDER|bundled [--bpp 0.125 0.25 0.5 1 2]
 python -m keraslstm.codec train --steps N --data bundled|FOLDER|tfds:NAME --out W.weights.h5
+
+Only the standard library is imported here at start-up: `--help`, argument errors and `info`
+never load Keras or TensorFlow; the commands that need the model import it when they run.
 """
 
 import argparse
+import inspect
 import sys
 import warnings
 from pathlib import Path
 
-from keraslstm.codec import fileformat
-from keraslstm.codec.fileformat import CodecError
+PAPER = "Mandogade & Morghare; Toderici et al. 2017"
+
+
+def _say(args, text):
+    """Print `text` unless --quiet."""
+    if not args.quiet:
+        print(text)
+
+
+class _ProgressBar:
+    """A tqdm bar over an api call's tiles, shown only if the call runs past a second.
+
+    The api functions that take a `progress` callback report `(done, total)` tiles (or one
+    finished tile per call); functions without one simply run without a bar.
+    """
+
+    def __init__(self, args, description):
+        self.args, self.description, self.bar = args, description, None
+
+    def keywords(self, function):
+        if self.args.quiet or "progress" not in inspect.signature(function).parameters:
+            return {}
+        return {"progress": self.update}
+
+    def update(self, done=1, total=None):
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=self.description, unit="tile", delay=1, leave=False)
+        if total is None:
+            self.bar.update(done)
+        else:
+            self.bar.total = total
+            self.bar.update(done - self.bar.n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _compress(args):
@@ -20,15 +64,17 @@ def _compress(args):
     from keraslstm.codec.weights import load_model
 
     image = read_image(args.input)
-    data = compress(
-        image,
-        bpp=args.bpp,
-        iterations=args.iterations,
-        model=load_model(args.weights),
-        lossless=args.lossless,
-    )
+    with _ProgressBar(args, "compress") as bar:
+        data = compress(
+            image,
+            bpp=args.bpp,
+            iterations=args.iterations,
+            model=load_model(args.weights),
+            lossless=args.lossless,
+            **bar.keywords(compress),
+        )
     Path(args.output).write_bytes(data)
-    print(f"{args.output}: {len(data)} bytes, {real_bpp(data, *image.shape[:2]):.4f} bpp")
+    _say(args, f"{args.output}: {len(data)} bytes, {real_bpp(data, *image.shape[:2]):.4f} bpp")
 
 
 def _decompress(args):
@@ -36,15 +82,52 @@ def _decompress(args):
     from keraslstm.codec.weights import load_model
 
     data = Path(args.input).read_bytes()
-    write_image(args.output, decompress(data, model=load_model(args.weights), partial=args.partial))
-    print(f"{args.output}: decoded {args.input}")
+    with _ProgressBar(args, "decompress") as bar:
+        image = decompress(
+            data, model=load_model(args.weights), partial=args.partial, **bar.keywords(decompress)
+        )
+    write_image(args.output, image)
+    _say(args, f"{args.output}: decoded {args.input}")
+
+
+def describe(data):
+    """{field: value} of a .klc file's header plus its size and real bits per pixel.
+
+    Uses `fileformat.describe` where the format provides one; otherwise every field of
+    `fileformat.Header` (so new fields show up without a change here) and the version byte.
+    """
+    import dataclasses
+
+    from keraslstm.codec import fileformat
+
+    if hasattr(fileformat, "describe"):
+        fields = dict(fileformat.describe(data))
+    else:
+        header = fileformat.read_header(data)
+        fields = {"format version": data[3]}
+        fields |= {f.name: getattr(header, f.name) for f in dataclasses.fields(header)}
+    fields.setdefault("size", f"{len(data)} bytes")
+    if "height" in fields and "width" in fields:
+        pixels = fields["height"] * fields["width"]
+        fields.setdefault("real bpp", f"{8 * len(data) / pixels:.4f}")
+    return fields
+
+
+def _info(args):
+    fields = describe(Path(args.input).read_bytes())
+    width = max(map(len, fields))
+    lines = [f"{args.input}:"]
+    for name, value in fields.items():
+        shown = value.hex() if isinstance(value, bytes) else value
+        lines.append(f"  {name.replace('_', ' '):<{width}}  {shown}")
+    _say(args, "\n".join(lines))
 
 
 def _evaluate(args):
     from keraslstm.codec.evaluation import evaluate, format_table
 
     rows = evaluate(args.folder, bpps=args.bpp, model_path=args.weights)
-    print(format_table(rows))
+    _say(args, format_table(rows))
 
 
 def _train(args):
@@ -62,17 +145,32 @@ def _train(args):
     command = "python -m keraslstm.codec " + " ".join(sys.argv[1:])
     _, losses = train(ResidualLSTMCodec(**config), images, args.steps, args.out, batch_size=args.batch_size,
                       seed=args.seed, data=args.data, command=command)  # fmt: skip
-    print(
+    _say(
+        args,
         f"wrote {args.out}; final loss {losses[-1]:.4f}"
         if len(losses)
-        else f"{args.out} was already trained"
+        else f"{args.out} was already trained",
     )
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the problem and where to read the usage (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def parser():
-    p = argparse.ArgumentParser(
-        prog="python -m keraslstm.codec", description="LSTM image codec (seed 004)"
+    # --quiet works before or after the command: the command's copy only overrides when given.
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="print nothing except errors")  # fmt: skip
+    p = _Parser(
+        prog="python -m keraslstm.codec",
+        description=f"LSTM image codec ({PAPER}): a convolutional LSTM encoder, a binarizer and a "
+        "decoder, run in residual iterations of 0.125 bits per pixel each.",
     )
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing except errors")
     p.add_argument(
         "--weights", default=None, help="a .weights.h5 file (default: the shipped weights)"
     )
@@ -83,8 +181,8 @@ def parser():
         help="largest image (width x height) to code or decode; default 4096 x 4096, a guard "
         "against decompression bombs like Pillow's MAX_IMAGE_PIXELS",
     )
-    sub = p.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("compress", help="image -> .klc")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    c = sub.add_parser("compress", parents=[quiet], help="image -> .klc")
     c.add_argument("input")
     c.add_argument("output")
     rate = c.add_mutually_exclusive_group(required=True)
@@ -92,7 +190,7 @@ def parser():
     rate.add_argument("--iterations", type=int, help="number of iterations (0.125 bpp each)")
     c.add_argument("--lossless", default="auto", choices=["auto", "none", "zlib", "lzma"])
     c.set_defaults(run=_compress)
-    d = sub.add_parser("decompress", help=".klc -> image")
+    d = sub.add_parser("decompress", parents=[quiet], help=".klc -> image")
     d.add_argument("input")
     d.add_argument("output")
     d.add_argument(
@@ -102,13 +200,22 @@ def parser():
         "lzma stream yields its bytes up to the cut)",
     )
     d.set_defaults(run=_decompress)
-    e = sub.add_parser("evaluate", help="rate-distortion table against JPEG, WebP and JPEG 2000")
+    i = sub.add_parser(
+        "info",
+        parents=[quiet],
+        help="what a .klc file holds: size, image, iterations, real bpp, model, version",
+    )
+    i.add_argument("input")
+    i.set_defaults(run=_info)
+    e = sub.add_parser(
+        "evaluate", parents=[quiet], help="rate-distortion table against JPEG, WebP and JPEG 2000"
+    )
     e.add_argument(
         "folder", help="a folder of images, or 'bundled' for the held-out package photos"
     )
     e.add_argument("--bpp", type=float, nargs="+", default=[0.125, 0.25, 0.5, 1.0, 2.0])
     e.set_defaults(run=_evaluate)
-    t = sub.add_parser("train", help="train weights on random 32x32 crops")
+    t = sub.add_parser("train", parents=[quiet], help="train weights on random 32x32 crops")
     t.add_argument("--steps", type=int, required=True)
     t.add_argument("--data", default="bundled", help="bundled, a folder of images, or tfds:NAME")
     t.add_argument(
@@ -130,7 +237,12 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    warnings.simplefilter("once")
+    from keraslstm.codec import fileformat  # NumPy only
+
+    if args.command != "info":
+        import keraslstm.config  # noqa: F401  before Keras: keeps TensorFlow's C++ log lines away
+
+    warnings.simplefilter("ignore" if args.quiet else "once")
     if args.max_pixels is not None:
         fileformat.MAX_PIXELS = args.max_pixels
     try:
@@ -138,7 +250,7 @@ def main(argv=None):
     except FileNotFoundError as error:
         print(f"error: no such file: {error.filename or error}", file=sys.stderr)
         return 2
-    except (CodecError, IsADirectoryError) as error:
+    except (fileformat.CodecError, IsADirectoryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -282,8 +282,10 @@ def _choose_rate(codes, gains, budget_bits):
 
 
 def _header(model, image_shape, channels, iterations, lossless, partial=0):
+    from keraslstm.codec.weights import fingerprint
+
     return Header(image_shape[0], image_shape[1], channels, iterations, lossless, model.bits, model.stride,
-                  model.fingerprint(), partial)  # fmt: skip
+                  fingerprint(model), partial)  # fmt: skip
 
 
 def _stage(lossless):
@@ -385,14 +387,14 @@ def decompress(data, model=None, partial=False, progress=None):
 
     `partial`: decode the whole iterations a cut file holds (stages none / zlib / lzma).
     `progress(done, total)` is called after each tile."""
-    from keraslstm.codec.weights import load_model
+    from keraslstm.codec.weights import fingerprint, load_model
 
     model = model or load_model()
     header = read_header(data)  # plausible, and made by this model, before any payload work
-    if header.fingerprint != model.fingerprint():
+    if header.fingerprint != fingerprint(model):
         raise CodecError(
             f"this file was written by another model (fingerprint {header.fingerprint.hex()}, "
-            f"loaded model {model.fingerprint().hex()}); decode it with the weights that wrote it"
+            f"loaded model {fingerprint(model).hex()}); decode it with the weights that wrote it"
         )
     if header.bits != model.bits or header.stride != model.stride:
         raise CodecError("corrupt .klc header: bits or stride do not match the model")

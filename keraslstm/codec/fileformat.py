@@ -259,7 +259,7 @@ def _unpack_range(header, payload):
     sent = [None] * header.iterations + ([header.partial] if header.partial else [])
     try:
         codes, _ = entropy.decode(payload, header.code_shape, len(sent), sent)
-    except (ValueError, RuntimeError) as error:
+    except (ValueError, RuntimeError, AssertionError) as error:  # constriction asserts on bad data
         raise CodecError(f"corrupt .klc payload: {error}") from None
     if zlib.crc32(_raw_payload(header, codes)) != header.checksum:
         raise CodecError(

@@ -5,15 +5,31 @@ how it was trained (command, steps, data, seconds).
 """
 
 import functools
+import hashlib
 import json
 from pathlib import Path
+
+import numpy as np
 
 from keraslstm.codec.fileformat import CodecError
 from keraslstm.codec.model import ResidualLSTMCodec
 
-__all__ = ["DEFAULT_WEIGHTS", "load_model", "save_model", "model_info"]
+__all__ = ["DEFAULT_WEIGHTS", "fingerprint", "load_model", "save_model", "model_info"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default.weights.h5"
+
+
+def fingerprint(model):
+    """8 bytes identifying a codec's configuration and weights (stored in every .klc file).
+
+    The model's name is left out: Keras numbers unnamed models in the order a process makes
+    them, and a file must decode in any process that loads the same weights.
+    """
+    config = {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")}  # fmt: skip
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight, dtype=np.float32).tobytes())
+    return digest.digest()[:8]
 
 
 def _sidecar(path):

@@ -1,10 +1,10 @@
-"""keraslstm.evaluation: the cached digit classifier that scores generated digits."""
+"""keraslstm.scorers: the cached digit classifier that scores generated digits."""
 
 import numpy as np
 import pytest
 
-from keraslstm import data, evaluation, metrics
-from keraslstm.evaluation import DigitScorer, FaceScorer, digit_classifier, face_classifier
+from keraslstm import data, metrics, scorers
+from keraslstm.scorers import DigitScorer, FaceScorer, digit_classifier, face_classifier
 
 
 @pytest.fixture(scope="module")
@@ -31,26 +31,26 @@ def test_real_digits_score_near_the_top_of_the_inception_score(scorer):
 def test_scorer_names_wrong_shapes_and_missing_files(scorer, tmp_path):
     with pytest.raises(ValueError, match=r"\(n, 28, 28, 1\) images"):
         scorer(np.zeros((4, 28, 28)))
-    with pytest.raises(FileNotFoundError, match="python -m keraslstm.evaluation"):
+    with pytest.raises(FileNotFoundError, match="python -m keraslstm.scorers"):
         digit_classifier(tmp_path / "none.keras")
 
 
 def test_score_generator_on_a_perfect_and_a_copying_generator(scorer):
     (x_train, y_train), (x_test, y_test) = data.digits()
     train_features, _ = scorer(x_train[:1000])
-    perfect = evaluation.score_generator(
+    perfect = scorers.score_generator(
         scorer, x_test[:200], x_test[:200], x_test[:200], y_test[:200], train_features
     )
     assert perfect["psnr"] == np.inf
     assert perfect["ssim"] == pytest.approx(1.0) and perfect["iou"] == perfect["dice"] == 1.0
     assert perfect["accuracy"] >= 0.95 and perfect["precision"] == 1.0
-    copying = evaluation.score_generator(
+    copying = scorers.score_generator(
         scorer, x_test[:200], x_test[:200], x_train[:200], y_train[:200], train_features
     )
     assert copying["authenticity"] == 0.0  # every sample is a training image
     assert perfect["authenticity"] > 0.3  # held-out digits are mostly not copies
     noise = np.random.default_rng(0).random((200, 28, 28, 1)).astype("float32")
-    noisy = evaluation.score_generator(
+    noisy = scorers.score_generator(
         scorer, x_test[:200], noise, noise, y_test[:200], train_features
     )
     assert noisy["psnr"] < 10 and noisy["iou"] < 0.3 and noisy["accuracy"] < 0.3
@@ -59,7 +59,7 @@ def test_score_generator_on_a_perfect_and_a_copying_generator(scorer):
 def test_images_per_second_times_the_generator():
     import time
 
-    rate = evaluation.images_per_second(lambda n: time.sleep(0.02), n=100, repeats=3)
+    rate = scorers.images_per_second(lambda n: time.sleep(0.02), n=100, repeats=3)
     assert 100 / 0.03 < rate < 100 / 0.02 * 1.01
 
 
@@ -91,5 +91,5 @@ def test_face_features_tell_real_faces_from_noise(face_scorer):
 def test_face_scorer_names_wrong_shapes_and_missing_files(face_scorer, tmp_path):
     with pytest.raises(ValueError, match=r"FaceScorer takes \(n, 24, 24, 1\) images"):
         face_scorer(np.zeros((4, 28, 28, 1)))
-    with pytest.raises(FileNotFoundError, match="python -m keraslstm.evaluation faces"):
+    with pytest.raises(FileNotFoundError, match="python -m keraslstm.scorers faces"):
         face_classifier(tmp_path / "none.keras")
