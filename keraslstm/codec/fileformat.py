@@ -194,23 +194,22 @@ def header_size(header):
 
 
 def describe(data):
-    """What a `.klc` file holds, for `info` (no model, no TensorFlow): a dict of plain values."""
+    """What a `.klc` file holds, for `info` (no model, no TensorFlow): every `Header` field
+    (fingerprint in hex) plus size, real bpp, format version and the partial iteration's share."""
+    import dataclasses
+
     header = read_header(data)
-    rows, cols, bits = header.code_shape
-    return {
+    fields = {
         "format version": header.version,
-        "size bytes": len(data),
-        "height": header.height,
-        "width": header.width,
-        "channels": header.channels,
-        "iterations": header.iterations,
-        "partial iteration blocks": f"{header.partial} of {rows * cols}",
-        "real bpp": round(8 * len(data) / (header.height * header.width), 4),
+        "size": f"{len(data)} bytes",
+        "real bpp": f"{8 * len(data) / (header.height * header.width):.4f}",
         "entropy stage": header.lossless,
-        "bits per block": bits,
-        "block size": f"{header.stride}x{header.stride}",
-        "model fingerprint": header.fingerprint.hex(),
+        "partial iteration blocks": f"{header.partial} of {header.positions}",
     }
+    for field in dataclasses.fields(header):
+        value = getattr(header, field.name)
+        fields[field.name] = value.hex() if isinstance(value, bytes) else value
+    return fields
 
 
 def _inflate(header, payload, limit):
