@@ -7,6 +7,7 @@ import subprocess
 import sys
 import warnings
 import zlib
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -28,6 +29,7 @@ from keraslstm.codec.fileformat import HEADER_SIZE, read_header, unpack
 from keraslstm.codec.model import shape_table, smooth_l1
 from keraslstm.codec.weights import fingerprint
 
+SHIPPED_MS_SSIM_AT_025 = 0.868  # the shipped 2,717-step weights, codec v2 (mean of 3 photos); README states it
 TINY = dict(iterations=4, encoder_filters=(8, 16, 16, 16), decoder_filters=(16, 16, 16, 16), seed=0)
 
 
@@ -162,13 +164,33 @@ def test_every_prefix_decodes_the_iterations_it_holds(model, lossless):
         decompress(full[: decoded_at[2]], model=model)
 
 
-def test_bpp_is_the_real_file_size_and_never_above_the_target(model):
-    image = _image(64, 96)
-    for target in (0.2, 0.3, 0.5):
+def test_bpp_is_the_real_file_size_and_fills_95_to_100_percent_of_the_target(model):
+    image = _image(96, 128)
+    for target in (0.15, 0.2, 0.25):
         data = compress(image, bpp=target, model=model)
-        assert real_bpp(data, 64, 96) == 8 * len(data) / (64 * 96) <= target
-    more = compress(image, bpp=0.5, model=model)
-    assert unpack(more)[0].iterations > unpack(compress(image, bpp=0.2, model=model))[0].iterations
+        assert 0.95 * target <= real_bpp(data, 96, 128) == 8 * len(data) / (96 * 128) <= target
+    header = read_header(compress(image, bpp=0.2, model=model))
+    assert header.partial > 0  # the budget ends inside an iteration
+    everything = compress(image, bpp=5.0, model=model)  # more than all 4 iterations take
+    assert read_header(everything).iterations == 4 and real_bpp(everything, 96, 128) < 5.0
+
+
+def test_a_partial_iteration_decodes_to_what_the_encoder_predicted(model):
+    from keraslstm.codec import api
+
+    image = _image(64, 80, seed=3)
+    data, predicted = compress(image, bpp=0.2, model=model, reconstruction=True)
+    header, codes = unpack(data)
+    sent = codes[-1][..., 0] != 0
+    assert header.partial == sent.sum() and 0 < sent.sum() < sent.size
+    assert set(np.unique(codes[-1])) == {-1.0, 0.0, 1.0}  # unsent positions reach it as zeros
+    decoded = decompress(data, model=model)
+    np.testing.assert_array_equal(decoded, np.round(predicted * 255).astype(np.uint8))
+    # inside the unsent blocks the image is that of the whole iterations alone
+    whole = api.decode_bits(model, codes[:-1], 64, 80)
+    pixels = np.repeat(np.repeat(sent, 16, 0), 16, 1)[:64, :80]
+    np.testing.assert_array_equal(predicted[~pixels], whole[~pixels])
+    assert not np.array_equal(predicted[pixels], whole[pixels])
 
 
 @pytest.mark.parametrize(
@@ -185,9 +207,10 @@ def test_impossible_bpp_is_refused(model, bpp, message):
         (lambda d: b"PNG" + d[3:], "not a .klc file: it starts with b'PNG'"),
         (lambda d: d[:3] + bytes([9]) + d[4:], "unknown .klc version 9"),
         (lambda d: d[:10], "shorter than the 21-byte header"),
+        (lambda d: d[:25], "shorter than the 29-byte header"),
         (lambda d: d + b"\x00" * 7, r"\(7 bytes more\)"),
         (lambda d: d[:-1], "truncated .klc file"),
-        (lambda d: d[:21] + bytes([d[21] ^ 0xFF]) + d[22:], "corrupt .klc payload"),
+        (lambda d: d[:29] + bytes([d[29] ^ 0xFF]) + d[30:], "corrupt .klc payload"),
     ],
 )
 def test_corrupt_files_get_clear_errors(model, mutate, message):
@@ -380,9 +403,9 @@ def test_shipped_weights_reach_the_figure_the_readme_states():
         encoded = compress(image, bpp=0.25)
         rates.append(real_bpp(encoded, *image.shape[:2]))
         scores.append(metrics.ms_ssim(image / 255.0, decompress(encoded) / 255.0))
-    # README: "MS-SSIM 0.855 at 0.199 bpp" (mean of the 3 held-out photos, target 0.25 bpp)
-    assert np.mean(rates) == pytest.approx(0.199, abs=0.0006)
-    assert np.mean(scores) == pytest.approx(0.855, abs=0.0006)
+    # mean of the 3 held-out photos at a 0.25 bpp target: the budget is filled (95-100%)
+    assert all(0.95 * 0.25 <= rate <= 0.25 for rate in rates)
+    assert np.mean(scores) == pytest.approx(SHIPPED_MS_SSIM_AT_025, abs=0.0006)
 
 
 @pytest.fixture(scope="module")
@@ -588,3 +611,93 @@ def test_cli_train_resumes_with_the_same_batches(tmp_path, monkeypatch):
     assert model_info(resumed)["training"]["steps"] == 3
     for a, b in zip(load_model(straight).get_weights(), load_model(resumed).get_weights(), strict=True):  # fmt: skip
         np.testing.assert_array_equal(a, b)
+
+
+V1_FIXTURES = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", ["v1_none_2it.klc", "v1_zlib_3it.klc", "v1_lzma_1it_gray.klc"])
+def test_version_1_files_still_decode(name):
+    """Files written by codec v1 (before the range coder) decode to the pixels v1 decoded.
+
+    The fixtures were written, and their expected pixels decoded, by the v1 code (commit
+    b8dc951) with the small test codec in tests/data, so they outlive new shipped weights."""
+    import hashlib
+    import json
+
+    expected = json.loads((V1_FIXTURES / "v1_expected.json").read_text())[name]
+    data = (V1_FIXTURES / name).read_bytes()
+    assert read_header(data).version == 1
+    decoded = decompress(data, model=load_model(V1_FIXTURES / "tiny_codec.weights.h5"))
+    assert list(decoded.shape) == expected["shape"]
+    assert hashlib.sha256(decoded.tobytes()).hexdigest() == expected["sha256"]
+
+
+def _partial_file(model):
+    data = compress(_image(64, 80, seed=3), bpp=0.2, model=model)
+    assert read_header(data).partial > 0 and read_header(data).lossless == "range"
+    return data
+
+
+def _flip(data, position):
+    return data[:position] + bytes([data[position] ^ 0x10]) + data[position + 1 :]
+
+
+def _set_partial(data, count):
+    return data[:21] + count.to_bytes(4, "big") + data[25:]
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d[:-4], "corrupt or truncated .klc file"),
+        (lambda d: d[: HEADER_SIZE + 3], "truncated .klc file|corrupt .klc payload"),
+        (lambda d: _flip(d, HEADER_SIZE + 40), "corrupt"),
+        (lambda d: _flip(d, HEADER_SIZE + 1), "corrupt"),  # early: the mask decodes wrong
+        (lambda d: _set_partial(d, 21), "corrupt"),  # a count the mask does not hold
+        (lambda d: _set_partial(d, 10_000), "20 sent blocks|the image has 20"),
+        (lambda d: d[:9] + bytes([0]) + d[10:], "corrupt"),  # zero whole iterations
+    ],
+)
+def test_corrupt_version_2_fields_get_clear_errors(model, mutate, message):
+    import time
+
+    data = _partial_file(model)
+    tic = time.perf_counter()
+    with pytest.raises(CodecError, match=message):
+        decompress(mutate(data), model=model)
+    assert time.perf_counter() - tic < 5
+
+
+def test_describe_reads_a_file_without_keras(model, tmp_path):
+    data = _partial_file(model)
+    (tmp_path / "x.klc").write_bytes(data)
+    script = (
+        "import sys; from pathlib import Path; from keraslstm.codec.fileformat import describe; "
+        f"print(describe(Path({str(tmp_path / 'x.klc')!r}).read_bytes())); "
+        "print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.strip().splitlines()[-1] == "False False"
+    from keraslstm.codec.fileformat import describe
+
+    info = describe(data)
+    header = read_header(data)
+    assert info["size"] == f"{len(data)} bytes" and info["format version"] == 2
+    assert (info["height"], info["width"], info["channels"]) == (64, 80, 3)
+    assert info["iterations"] == header.iterations and info["entropy stage"] == "range"
+    assert info["partial iteration blocks"] == f"{header.partial} of 20"
+    assert info["real bpp"] == f"{real_bpp(data, 64, 80):.4f}"
+    assert info["fingerprint"] == fingerprint(model).hex()
+
+
+def test_progress_is_called_once_per_tile(model, monkeypatch):
+    from keraslstm.codec import api
+
+    monkeypatch.setattr(api, "TILE", 32)
+    calls = []
+    data = compress(_image(70, 45), bpp=0.5, model=model, progress=lambda *a: calls.append(a))
+    assert calls == [(1, 6), (2, 6), (3, 6), (4, 6), (5, 6), (6, 6)]
+    calls.clear()
+    decompress(data, model=model, progress=lambda *a: calls.append(a))
+    assert calls[-1] == (6, 6) and len(calls) == 6

@@ -38,7 +38,7 @@ def _probe(*argv):
 
 
 def _klc(path, height=40, width=56, iterations=3):
-    """A version-1 file written by `fileformat.pack` alone (no model needed to read its header)."""
+    """A .klc file written by `fileformat.pack` alone (no model needed to read its header)."""
     header = fileformat.Header(height, width, 3, iterations, "none", 32, 16, bytes(range(8)))
     bits = np.random.default_rng(0).choice([-1.0, 1.0], (iterations, *header.code_shape))
     path.write_bytes(fileformat.pack(header, list(bits)))
@@ -85,7 +85,8 @@ def test_argument_errors_do_not_import_tensorflow():
 
 
 def test_info_prints_every_header_field_size_and_real_bpp(tmp_path):
-    header, path = _klc(tmp_path / "a.klc")
+    _, path = _klc(tmp_path / "a.klc")
+    header = fileformat.read_header(path.read_bytes())  # as written: version, checksum
     status, out, err, heavy, _ = _probe("info", str(path))
     assert status == 0 and err == [] and heavy == ""  # the header alone: no model, no TensorFlow
     lines = out.splitlines()
@@ -98,7 +99,7 @@ def test_info_prints_every_header_field_size_and_real_bpp(tmp_path):
     size = path.stat().st_size
     assert fields["size"] == f"{size} bytes"
     assert fields["real bpp"] == f"{8 * size / (header.height * header.width):.4f}"
-    assert fields["format version"] == "1"
+    assert fields["format version"] == "2"
 
 
 def test_info_on_a_file_that_is_not_klc_is_one_clear_error(tmp_path, capsys):

@@ -1,7 +1,16 @@
 """Compress and decompress images with a trained `ResidualLSTMCodec` (what the CLI runs).
 
 `compress(image, bpp=...)` returns the bytes of a `.klc` file whose real size in bits, over the
-image's pixel count, is at most `bpp`; `decompress(data)` returns the image as uint8.
+image's pixel count, is at most `bpp` and at least about 95% of it; `decompress(data)` returns
+the image as uint8.
+
+Rate control (Johnston et al. 2018's spatially adaptive rates, without retraining): the encoder
+runs only the iterations the budget needs, keeps the whole iterations that fit, and spends the
+rest on a *partial* last iteration sent only for the 16x16 blocks where that iteration lowers
+the error most. The block mask goes in the file; unsent positions reach the decoder as zeros
+(the binarizer's outputs are +-1, so 0 carries no information), and the decoder applies the
+partial iteration's update only inside the sent blocks (`PARTIAL_UPDATE`). The number of blocks
+is chosen by the real range-coded size.
 
 Images are coded in independent tiles of `TILE` x `TILE` pixels, so memory stays bounded however
 large the image (up to `fileformat.MAX_PIXELS`); an image within one tile is coded whole.
@@ -13,7 +22,9 @@ from pathlib import Path
 import numpy as np
 from keras import ops
 
+from keraslstm.codec import entropy
 from keraslstm.codec.fileformat import (
+    HEADER_SIZE,
     LOSSLESS,
     CodecError,
     Header,
@@ -37,6 +48,10 @@ __all__ = [
 ]
 
 TILE = 1024  # pixels per tile side; a multiple of every model's stride (16 by default)
+# Where the decoder applies a partial iteration's update: "inside" the sent blocks only, or
+# "everywhere" (unsent blocks then get the decoder's answer to all-zero bits).
+PARTIAL_UPDATE = "inside"
+FILL = 0.95  # rate control aims between FILL * bpp and bpp
 
 
 def to_float(image):
@@ -134,31 +149,153 @@ def encode_progressive(model, image, iterations=None, reconstructions=True):
     return all_bits, images if reconstructions else None, channels
 
 
-def decode_bits(model, all_bits, height, width):
-    """The float (H, W, 3) image in [0, 1] that the decoder makes from each iteration's bits."""
+def decode_bits(model, all_bits, height, width, partial=False, progress=None):
+    """The float (H, W, 3) image in [0, 1] that the decoder makes from each iteration's bits.
+
+    With `partial`, the last array is a partial iteration (0 at unsent positions), whose update
+    lands where `PARTIAL_UPDATE` says. `progress(tiles_done, tiles_total)` is called per tile.
+    """
     stride = model.stride
     rows_total, cols_total = all_bits[0].shape[0] * stride, all_bits[0].shape[1] * stride
     image = np.empty((height, width, 3), np.float32)
-    for rows, cols in _tiles(rows_total, cols_total):
+    tiles = list(_tiles(rows_total, cols_total))
+    for done, (rows, cols) in enumerate(tiles, 1):
         code = _code_slices(rows, cols, stride)
         reconstruction = ops.zeros((1, rows.stop - rows.start, cols.stop - cols.start, 3))
         states = None
-        for bits in all_bits:
-            tile_bits = ops.convert_to_tensor(bits[code][None])
+        for k, bits in enumerate(all_bits):
+            tile_bits = ops.convert_to_tensor(np.asarray(bits[code], np.float32)[None])
+            previous = reconstruction
             reconstruction, states = model.decode_step(tile_bits, reconstruction, states)
+            if partial and k == len(all_bits) - 1 and PARTIAL_UPDATE == "inside":
+                sent = np.asarray(bits[code])[..., 0] != 0
+                pixels = np.repeat(np.repeat(sent, stride, 0), stride, 1)[None, ..., None]
+                reconstruction = ops.where(pixels, reconstruction, previous)
         tile = ops.convert_to_numpy(reconstruction)[0] + 0.5
         inside_rows, inside_cols = min(rows.stop, height) - rows.start, min(cols.stop, width) - cols.start  # fmt: skip
         image[rows.start : rows.start + inside_rows, cols.start : cols.start + inside_cols] = (
             np.clip(tile[:inside_rows, :inside_cols], 0, 1)
         )
+        if progress:
+            progress(done, len(tiles))
     return image
 
 
-def _header(model, image_shape, channels, iterations, lossless):
+def _block_errors(target, reconstruction, stride):
+    """Mean absolute error of each stride x stride block, (rows, cols) float64."""
+    error = np.abs(target - reconstruction).sum(axis=-1)
+    h, w = error.shape
+    return error.reshape(h // stride, stride, w // stride, stride).mean(axis=(1, 3))
+
+
+def _encode_for_budget(model, image, budget_bits, max_iterations, progress=None):
+    """Run the encoder tile by tile until each tile's estimated coded size passes its share of
+    `budget_bits` (all `max_iterations` when `budget_bits` is None).
+
+    Returns (codes, gains, channels): int8 codes per iteration over the whole code grid, the
+    error each iteration removes from each block, and the original channel count. A tile stops
+    after the iteration whose estimate crosses its share: that one is the partial candidate.
+    """
+    rgb, channels = to_float(image)
+    height, width = rgb.shape[:2]
+    check_pixels(height, width)
+    stride = model.stride
+    padded = _pad(rgb, stride) - 0.5
+    grid = (padded.shape[0] // stride, padded.shape[1] // stride, model.bits)
+    codes, gains = [], []
+    tiles = list(_tiles(*padded.shape[:2]))
+    slack = 1.0 if len(tiles) == 1 else 1.3  # other tiles may leave room: run a little longer
+    reached = []
+    for done, (rows, cols) in enumerate(tiles, 1):
+        target_array = padded[rows, cols]
+        target = ops.convert_to_tensor(target_array[None])
+        reconstruction, states = ops.zeros_like(target), (None, None)
+        code = _code_slices(rows, cols, stride)
+        share = None if budget_bits is None else budget_bits * target_array[..., 0].size / padded[..., 0].size  # fmt: skip
+        estimate = entropy.ContextModel((code[0].stop - code[0].start, code[1].stop - code[1].start, model.bits))  # fmt: skip
+        error, spent = _block_errors(target_array, 0.0, stride), 0.0
+        for k in range(max_iterations):
+            bits, reconstruction, states = model.step(target, reconstruction, states)
+            if k == len(codes):
+                codes.append(np.zeros(grid, np.int8))
+                gains.append(np.zeros(grid[:2]))
+            codes[k][code] = ops.convert_to_numpy(bits)[0].astype(np.int8)
+            new_error = _block_errors(target_array, ops.convert_to_numpy(reconstruction)[0], stride)
+            gains[k][code], error = error - new_error, new_error
+            if share is not None:
+                spent += entropy._iteration_costs(estimate, codes[k][code]).sum()
+                if spent > share * slack:
+                    break
+        reached.append(k + 1)
+        if progress:
+            progress(done, len(tiles))
+    return codes[: min(reached)], gains[: min(reached)], channels
+
+
+def _choose_rate(codes, gains, budget_bits):
+    """(whole iterations, partial code or None, encoded payload bytes) filling `budget_bits`.
+
+    Whole iterations while they fit (by the real coded size), then a partial iteration over the
+    blocks of largest gain, grown or shrunk by the real size until it lands in
+    [FILL * budget, budget].
+    """
+    shape = codes[0].shape
+    prefix = entropy.Encoder(shape)
+    whole = 0
+    while whole < len(codes):
+        longer = prefix.clone().add(codes[whole])
+        if longer.bits() > budget_bits:
+            break
+        prefix, whole = longer, whole + 1
+    best = (whole, None, prefix)
+    if whole == len(codes) or prefix.bits() >= FILL * budget_bits:
+        return best
+    # the partial iteration: blocks by the error they lose, largest first (ties by position)
+    order = np.argsort(-gains[whole].ravel(), kind="stable")
+    per_block = entropy._iteration_costs(prefix.model.copy(), codes[whole]).ravel()[order]
+    positions = order.size
+    room = FILL * budget_bits + (1 - FILL) / 2 * budget_bits - prefix.bits()
+    sent = max(1, int(np.searchsorted(np.cumsum(per_block + 1.0), room)))  # ~1 bit of mask each
+    low, high = 0, positions + 1  # sent counts known to fit / not to fit
+    for _ in range(12):
+        sent = int(min(max(sent, low + 1), high - 1, positions))
+        if sent <= low:
+            break
+        mask = np.zeros(positions, bool)
+        mask[order[:sent]] = True
+        mask = mask.reshape(shape[:2])
+        partial = np.where(mask[..., None], codes[whole], 0).astype(np.int8)
+        attempt = prefix.clone().add(partial, mask)
+        size = attempt.bits()
+        if size <= budget_bits:
+            low, best = sent, (whole, partial, attempt)
+            if size >= FILL * budget_bits:
+                break
+        else:
+            high = sent
+        # secant step on the average cost of a block at this point
+        average = max((size - prefix.bits()) / sent, 1.0)
+        sent = sent + int((FILL * budget_bits + (1 - FILL) / 2 * budget_bits - size) / average)
+        if high - low <= 1:
+            break
+    return best
+
+
+def _header(model, image_shape, channels, iterations, lossless, partial=0):
     from keraslstm.codec.weights import fingerprint
 
     return Header(image_shape[0], image_shape[1], channels, iterations, lossless, model.bits, model.stride,
-                  fingerprint(model))  # fmt: skip
+                  fingerprint(model), partial)  # fmt: skip
+
+
+def _stage(lossless):
+    if lossless == "auto":
+        return "range"
+    if lossless not in LOSSLESS:
+        raise CodecError(
+            f"Unknown lossless stage {lossless!r}; valid: 'auto', {', '.join(map(repr, LOSSLESS))}"
+        )
+    return lossless
 
 
 def real_bpp(data, height, width):
@@ -167,22 +304,14 @@ def real_bpp(data, height, width):
 
 
 def rate_ladder(model, image, iterations=None, lossless="auto", reconstructions=True):
-    """Encode once; returns (files, reconstructions): the smallest file for each k = 1, 2, ...
-    iterations and the float image a decoder makes from it (None if not `reconstructions`)."""
-    if lossless != "auto" and lossless not in LOSSLESS:
-        raise CodecError(
-            f"Unknown lossless stage {lossless!r}; valid: 'auto', {', '.join(map(repr, LOSSLESS))}"
-        )
-    stages = LOSSLESS if lossless == "auto" else (lossless,)
+    """Encode once; returns (files, reconstructions): a file of k = 1, 2, ... whole iterations
+    (range-coded for "auto", or the stage named) and the float image a decoder makes from it
+    (None if not `reconstructions`). `compress(bpp=...)` fills a budget better (partial
+    iterations); the ladder shows the whole-iteration steps."""
+    stage = _stage(lossless)
     all_bits, images, channels = encode_progressive(model, image, iterations, reconstructions)
     shape = np.shape(image)[:2]
-    files = [
-        min(
-            (pack(_header(model, shape, channels, k, stage), all_bits[:k]) for stage in stages),
-            key=len,
-        )
-        for k in range(1, len(all_bits) + 1)
-    ]
+    files = [pack(_header(model, shape, channels, k, stage), all_bits[:k]) for k in range(1, len(all_bits) + 1)]  # fmt: skip
     return files, images
 
 
@@ -199,29 +328,65 @@ def within_rate(files, bpp, height, width):
     return fitting[-1]
 
 
-def compress(image, bpp=None, iterations=None, model=None, lossless="auto"):
-    """A `.klc` file (bytes) of `image`: at most `bpp` bits per pixel, or exactly `iterations`.
+def compress(image, bpp=None, iterations=None, model=None, lossless="auto", progress=None,
+             reconstruction=False):  # fmt: skip
+    """A `.klc` file (bytes) of `image`: between 95% and 100% of `bpp` bits per pixel (whole
+    iterations, then a partial one over the blocks that gain most), or exactly `iterations`.
 
-    `lossless="auto"` keeps whichever of none / zlib / lzma gives the smallest file.
+    `lossless`: "auto" (= "range", the context-adaptive range coder) or "none" / "zlib" /
+    "lzma" (progressive files: a cut file decodes its whole iterations). `progress(done, total)`
+    is called after each tile. With `reconstruction=True`, returns (bytes, the float (H, W, 3)
+    image in [0, 1] that the decoder will make).
     """
     from keraslstm.codec.weights import load_model
 
     model = model or load_model()
+    stage = _stage(lossless)
     if (bpp is None) == (iterations is None):
         raise CodecError("give exactly one of bpp and iterations")
     if iterations is not None and not 1 <= iterations <= model.iterations:
         raise CodecError(f"iterations must be between 1 and {model.iterations}, got {iterations}")
     if bpp is not None and not bpp > 0:
         raise CodecError(f"impossible bpp {bpp}: it must be positive")
-    check_pixels(*np.shape(image)[:2])
-    files, _ = rate_ladder(model, image, iterations, lossless, reconstructions=False)
+    height, width = np.shape(image)[:2]
+    check_pixels(height, width)
     if iterations is not None:
-        return files[-1]
-    return files[within_rate(files, bpp, *np.shape(image)[:2])]
+        codes, _, channels = _encode_for_budget(model, image, None, iterations, progress)
+        data = pack(_header(model, (height, width), channels, iterations, stage), codes)
+        whole, partial = codes, False
+    else:
+        budget = bpp * height * width - 8 * HEADER_SIZE
+        smallest = (8 * HEADER_SIZE + 64) / (height * width)
+        if budget < 64:  # not even a few blocks of one iteration
+            raise CodecError(
+                f"impossible bpp {bpp}: one iteration of this {height}x{width} image takes at "
+                f"least {smallest:.4f} bpp (header and one block)"
+            )
+        codes, gains, channels = _encode_for_budget(model, image, budget, model.iterations, progress)  # fmt: skip
+        if stage != "range":  # estimate with the range coder's sizes, then pay the stage's
+            budget = budget * 0.9
+        k, partial_code, _ = _choose_rate(codes, gains, budget)
+        whole = codes[:k] + ([] if partial_code is None else [partial_code])
+        if not whole:
+            raise CodecError(
+                f"impossible bpp {bpp}: one iteration of this {height}x{width} image takes at "
+                f"least {smallest:.4f} bpp (header and one block)"
+            )
+        partial = partial_code is not None
+        sent = int((partial_code[..., 0] != 0).sum()) if partial else 0
+        data = pack(_header(model, (height, width), channels, k, stage, sent), whole)
+        if real_bpp(data, height, width) > bpp:
+            raise CodecError(f"rate control overshot {bpp} bpp with the {stage} stage; use 'auto'")
+    if reconstruction:
+        return data, decode_bits(model, whole, height, width, partial=partial)
+    return data
 
 
-def decompress(data, model=None, partial=False):
-    """The uint8 image in a `.klc` file: (H, W, 3), or (H, W) if it was grayscale."""
+def decompress(data, model=None, partial=False, progress=None):
+    """The uint8 image in a `.klc` file: (H, W, 3), or (H, W) if it was grayscale.
+
+    `partial`: decode the whole iterations a cut file holds (stages none / zlib / lzma).
+    `progress(done, total)` is called after each tile."""
     from keraslstm.codec.weights import fingerprint, load_model
 
     model = model or load_model()
@@ -233,13 +398,14 @@ def decompress(data, model=None, partial=False):
         )
     if header.bits != model.bits or header.stride != model.stride:
         raise CodecError("corrupt .klc header: bits or stride do not match the model")
-    if header.iterations > model.iterations:
+    if header.iterations + (1 if header.partial else 0) > model.iterations:
         raise CodecError(
-            f"corrupt .klc header: {header.iterations} iterations, this model makes at most "
-            f"{model.iterations}"
+            f"corrupt .klc header: {header.iterations} iterations"
+            + (" and a partial one" if header.partial else "")
+            + f", this model makes at most {model.iterations}"
         )
     header, all_bits = unpack(data, partial=partial)
-    image = decode_bits(model, all_bits, header.height, header.width)
+    image = decode_bits(model, all_bits, header.height, header.width, bool(header.partial), progress)  # fmt: skip
     image = np.round(image * 255).astype(np.uint8)
     return image.mean(axis=-1).round().astype(np.uint8) if header.channels == 1 else image
 

@@ -1,13 +1,20 @@
 """The `.klc` file format: a fixed header, then the bits of every iteration in order.
 
-Header (21 bytes, big-endian): magic `KLC`, version, height, width, channels (1 or 3),
-iterations, lossless stage (0 none, 1 zlib, 2 lzma), bits per code position, stride (pixels per
-code position along a side), and the 8-byte fingerprint of the model that wrote it. The payload
-is the packed sign bits of iteration 1, then 2, ...; the lossless stage (if any) wraps the whole
-payload as one stream, and a cut stream still yields the bytes it holds (zlib and xz both decode
-up to the cut, less a few bytes of lookahead; a cut inside the stream's own header yields none).
-A payload that stops after k whole iterations is a valid lower-quality image when read with
-`partial=True` (progressive decoding).
+Version 2 (written now). Header (29 bytes, big-endian): magic `KLC`, version (2), height, width
+(2 bytes each), channels (1 or 3), whole iterations, entropy stage (0 none, 1 zlib, 2 lzma,
+3 range), bits per code position, stride (pixels per code position along a side), the 8-byte
+fingerprint of the model that wrote it, the number of code positions (16x16 blocks) sent in a
+*partial* last iteration (4 bytes; 0: none), and the CRC-32 of the raw payload (4 bytes).
+The raw payload is the packed sign bits of iteration 1, 2, ..., then, if a partial iteration
+follows, its block mask (one bit per code position, row-major) and the packed bits of the sent
+positions only. Stage `range` (the default) codes all of it with the context-adaptive range
+coder of `entropy.py` (mask first); the decoder checks the CRC, so a damaged or cut range-coded
+stream is an error, never a wrong image. Stages none / zlib / lzma wrap the raw payload as one
+stream; a cut stream still yields the bytes it holds (zlib and xz both decode up to the cut,
+less a few bytes of lookahead), and a payload that stops after k whole iterations is a valid
+lower-quality image when read with `partial=True` (progressive decoding).
+
+Version 1 (still read): a 21-byte header without the last two fields; no partial iteration.
 
 Reading is bomb-proof: the header is checked for plausibility (pixel count at most `MAX_PIXELS`)
 before any payload work, and a lossless stream is never inflated past the size the header
@@ -26,6 +33,7 @@ __all__ = [
     "Header",
     "VERSION",
     "LOSSLESS",
+    "describe",
     "MAX_PIXELS",
     "check_pixels",
     "pack",
@@ -35,10 +43,15 @@ __all__ = [
 ]
 
 MAGIC = b"KLC"
-VERSION = 1
-LOSSLESS = ("none", "zlib", "lzma")
-_HEADER = struct.Struct(">3sBHHBBBBB8s")
+VERSION = 2
+LOSSLESS = ("none", "zlib", "lzma", "range")
+_HEADER_V1 = struct.Struct(">3sBHHBBBBB8s")
+_HEADER = struct.Struct(">3sBHHBBBBB8sII")
 HEADER_SIZE = _HEADER.size
+# A range-coded bit costs at least this many bits (the model's most confident probability is
+# 255.4 / 255.8); a stream shorter than that for the bits its header promises is refused before
+# any decoding work, so a tiny file cannot make the decoder run for minutes.
+_MIN_BITS_PER_BIT = 0.001
 
 # A decompression-bomb guard like Pillow's `Image.MAX_IMAGE_PIXELS`: larger images are refused
 # by compress and decompress. Raise it (or set None) with `keraslstm.codec.fileformat.MAX_PIXELS
@@ -62,11 +75,18 @@ class Header:
     bits: int
     stride: int
     fingerprint: bytes
+    partial: int = 0  # code positions sent in a partial last iteration (0: none)
+    checksum: int = 0  # CRC-32 of the raw payload (version 2)
+    version: int = VERSION
 
     @property
     def code_shape(self):
         """(rows, columns, bits) of one iteration's code, for the padded image."""
         return (-(-self.height // self.stride), -(-self.width // self.stride), self.bits)
+
+    @property
+    def positions(self):
+        return self.code_shape[0] * self.code_shape[1]
 
 
 def iteration_bytes(header):
@@ -74,21 +94,49 @@ def iteration_bytes(header):
     return -(-int(np.prod(header.code_shape)) // 8)
 
 
+def _raw_payload(header, codes):
+    """Packed bits of the whole iterations, then the partial one's mask and sent bits."""
+    whole = [np.packbits(np.asarray(b).reshape(header.code_shape) > 0).tobytes() for b in codes[: header.iterations]]  # fmt: skip
+    if not header.partial:
+        return b"".join(whole)
+    last = np.asarray(codes[-1]).reshape(header.code_shape)
+    mask = last[..., 0] != 0
+    return b"".join([*whole, np.packbits(mask).tobytes(), np.packbits(last[mask] > 0).tobytes()])
+
+
 def pack(header, iterations_bits):
-    """The file's bytes: header, then each iteration's {-1, +1} array packed 8 bits a byte."""
-    if len(iterations_bits) != header.iterations:
+    """The file's bytes: header, then the iterations' {-1, +1} arrays, coded by `header.lossless`.
+
+    With `header.partial` > 0 the last array is the partial iteration: 0 at unsent positions,
+    and exactly `header.partial` positions sent.
+    """
+    expected = header.iterations + (1 if header.partial else 0)
+    if len(iterations_bits) != expected:
         raise CodecError(
-            f"header says {header.iterations} iterations, got {len(iterations_bits)} bit arrays"
+            f"header says {header.iterations} iterations"
+            + (" and a partial one" if header.partial else "")
+            + f", got {len(iterations_bits)} bit arrays"
         )
-    payload = b"".join(
-        np.packbits(np.asarray(b).reshape(header.code_shape) > 0).tobytes() for b in iterations_bits
-    )
-    if header.lossless == "zlib":
-        payload = zlib.compress(payload, 9)
+    if header.partial:
+        sent = int((np.asarray(iterations_bits[-1])[..., 0] != 0).sum())
+        if sent != header.partial:
+            raise CodecError(f"header says {header.partial} sent blocks, the mask holds {sent}")
+    raw = _raw_payload(header, iterations_bits)
+    if header.lossless == "range":
+        from keraslstm.codec import entropy
+
+        codes = [np.asarray(b).reshape(header.code_shape) for b in iterations_bits]
+        masks = [None] * header.iterations + ([codes[-1][..., 0] != 0] if header.partial else [])
+        payload = entropy.encode(codes, masks)
+    elif header.lossless == "zlib":
+        payload = zlib.compress(raw, 9)
     elif header.lossless == "lzma":
-        payload = lzma.compress(payload, preset=9 | lzma.PRESET_EXTREME)
+        payload = lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)
+    else:
+        payload = raw
     fields = (MAGIC, VERSION, header.height, header.width, header.channels, header.iterations,
-              LOSSLESS.index(header.lossless), header.bits, header.stride, header.fingerprint)  # fmt: skip
+              LOSSLESS.index(header.lossless), header.bits, header.stride, header.fingerprint,
+              header.partial, zlib.crc32(raw))  # fmt: skip
     return _HEADER.pack(*fields) + payload
 
 
@@ -104,27 +152,64 @@ def check_pixels(height, width):
 
 def read_header(data):
     """The `Header` at the start of a file's bytes, checked for plausibility (no payload work)."""
-    if len(data) < _HEADER.size:
+    if len(data) < _HEADER_V1.size:
+        raise CodecError(
+            f"not a .klc file: {len(data)} bytes, shorter than the {_HEADER_V1.size}-byte header"
+        )
+    if data[:3] != MAGIC:
+        raise CodecError(f"not a .klc file: it starts with {bytes(data[:3])!r}, not {MAGIC!r}")
+    version = data[3]
+    if version not in (1, 2):
+        raise CodecError(f"unknown .klc version {version}; this keraslstm reads versions 1 and 2")
+    if version == 1:
+        fields, (partial, checksum) = _HEADER_V1.unpack(data[: _HEADER_V1.size]), (0, 0)
+    elif len(data) < _HEADER.size:
         raise CodecError(
             f"not a .klc file: {len(data)} bytes, shorter than the {_HEADER.size}-byte header"
         )
-    magic, version, height, width, channels, iterations, lossless, bits, stride, fingerprint = (
-        _HEADER.unpack(data[: _HEADER.size])
-    )
-    if magic != MAGIC:
-        raise CodecError(f"not a .klc file: it starts with {magic!r}, not {MAGIC!r}")
-    if version != VERSION:
-        raise CodecError(f"unknown .klc version {version}; this keraslstm reads version {VERSION}")
+    else:
+        *fields, partial, checksum = _HEADER.unpack(data[: _HEADER.size])
+    _, _, height, width, channels, iterations, lossless, bits, stride, fingerprint = fields
+    stages = 3 if version == 1 else len(LOSSLESS)
     if (
-        lossless >= len(LOSSLESS)
+        lossless >= stages
         or channels not in (1, 3)
-        or 0 in (height, width, iterations, bits, stride)
+        or 0 in (height, width, bits, stride)
+        or (iterations == 0 and not partial)
     ):
         raise CodecError("corrupt .klc header (impossible size, channel count or lossless stage)")
     check_pixels(height, width)
-    return Header(
-        height, width, channels, iterations, LOSSLESS[lossless], bits, stride, fingerprint
-    )
+    header = Header(height, width, channels, iterations, LOSSLESS[lossless], bits, stride,
+                    fingerprint, partial, checksum, version)  # fmt: skip
+    if partial > header.positions:
+        raise CodecError(
+            f"corrupt .klc header: {partial} sent blocks in the partial iteration, the image has "
+            f"{header.positions}"
+        )
+    return header
+
+
+def header_size(header):
+    return _HEADER_V1.size if header.version == 1 else _HEADER.size
+
+
+def describe(data):
+    """What a `.klc` file holds, for `info` (no model, no TensorFlow): every `Header` field
+    (fingerprint in hex) plus size, real bpp, format version and the partial iteration's share."""
+    import dataclasses
+
+    header = read_header(data)
+    fields = {
+        "format version": header.version,
+        "size": f"{len(data)} bytes",
+        "real bpp": f"{8 * len(data) / (header.height * header.width):.4f}",
+        "entropy stage": header.lossless,
+        "partial iteration blocks": f"{header.partial} of {header.positions}",
+    }
+    for field in dataclasses.fields(header):
+        value = getattr(header, field.name)
+        fields[field.name] = value.hex() if isinstance(value, bytes) else value
+    return fields
 
 
 def _inflate(header, payload, limit):
@@ -153,26 +238,63 @@ def _inflate(header, payload, limit):
     return raw, inflater.eof
 
 
+def _sizes(header):
+    """Bytes of the raw payload's parts: one whole iteration, the mask, the partial bits."""
+    if not header.partial:
+        return iteration_bytes(header), 0, 0
+    return iteration_bytes(header), -(-header.positions // 8), -(-header.partial * header.bits // 8)
+
+
+def _unpack_range(header, payload):
+    from keraslstm.codec import entropy
+
+    rows, cols, bits = header.code_shape
+    total = header.positions * bits * header.iterations + (header.positions + header.partial * bits if header.partial else 0)  # fmt: skip
+    if 8 * len(payload) < _MIN_BITS_PER_BIT * total:
+        raise CodecError(
+            f"truncated .klc file: {len(payload)} payload bytes cannot hold the {total:,} bits "
+            "the header promises"
+        )
+    sent = [None] * header.iterations + ([header.partial] if header.partial else [])
+    try:
+        codes, _ = entropy.decode(payload, header.code_shape, len(sent), sent)
+    except (ValueError, RuntimeError, AssertionError) as error:  # constriction asserts on bad data
+        raise CodecError(f"corrupt .klc payload: {error}") from None
+    if zlib.crc32(_raw_payload(header, codes)) != header.checksum:
+        raise CodecError(
+            "corrupt or truncated .klc file: the range-coded payload does not decode to its "
+            "checksum (range-coded files decode whole or not at all; write progressive files "
+            "with lossless='none', 'zlib' or 'lzma')"
+        )
+    return [np.asarray(c, np.float32) for c in codes]
+
+
 def unpack(data, partial=False):
     """(header, list of {-1, +1} arrays, one per iteration) from a file's bytes.
 
-    A payload shorter than the header promises is an error, unless `partial`: then the complete
-    iterations present are returned (at least one), and the header's count is updated.
+    A partial last iteration (`header.partial` > 0) comes last, with 0 at unsent positions.
+    A payload shorter than the header promises is an error, unless `partial` and the stage is
+    none / zlib / lzma: then the complete whole iterations present are returned (at least one),
+    and the header's count is updated.
     """
     data = bytes(data)
     header = read_header(data)
-    size = iteration_bytes(header)
-    expected = size * header.iterations
-    payload, stream_complete = _inflate(header, data[_HEADER.size :], expected + 1)
+    body = data[header_size(header) :]
+    if header.lossless == "range":
+        return header, _unpack_range(header, body)
+    size, mask_size, partial_size = _sizes(header)
+    expected = size * header.iterations + mask_size + partial_size
+    payload, stream_complete = _inflate(header, body, expected + 1)
     if len(payload) > expected:
-        extra = len(data) - _HEADER.size - expected
+        extra = len(body) - expected
         raise CodecError(
             f"corrupt .klc file: its payload is longer than the {expected} bytes that "
             f"{header.iterations} iterations hold"
             + (f" ({extra} bytes more)" if header.lossless == "none" else "")
         )
-    complete = len(payload) // size
-    if (len(payload) < expected or not stream_complete) and not (partial and complete >= 1):
+    complete = min(len(payload) // size, header.iterations)
+    whole = len(payload) == expected and stream_complete
+    if not whole and not (partial and complete >= 1):
         hint = (
             f"; pass partial=True (--partial) to decode its {complete} complete iterations"
             if complete
@@ -182,10 +304,27 @@ def unpack(data, partial=False):
             f"truncated .klc file: the header promises {header.iterations} iterations ({expected} payload "
             f"bytes), found {len(payload)}{'' if stream_complete else f' in an unfinished {header.lossless} stream'}{hint}"
         )
+    if whole and header.version > 1 and zlib.crc32(payload) != header.checksum:
+        raise CodecError("corrupt .klc file: its payload does not match its checksum")
     n_bits = int(np.prod(header.code_shape))
     iterations = []
-    for k in range(min(complete, header.iterations)):
+    for k in range(complete):
         packed = np.frombuffer(payload[k * size : (k + 1) * size], dtype=np.uint8)
         bits = np.unpackbits(packed)[:n_bits].reshape(header.code_shape)
         iterations.append(np.where(bits, 1.0, -1.0).astype(np.float32))
-    return Header(**{**header.__dict__, "iterations": len(iterations)}), iterations
+    if whole and header.partial:
+        start = size * header.iterations
+        mask = np.unpackbits(np.frombuffer(payload[start : start + mask_size], np.uint8))
+        mask = mask[: header.positions].reshape(header.code_shape[:2]).astype(bool)
+        if mask.sum() != header.partial:
+            raise CodecError(
+                f"corrupt .klc file: the block mask holds {int(mask.sum())} blocks, the header "
+                f"promises {header.partial}"
+            )
+        sent = np.unpackbits(np.frombuffer(payload[start + mask_size :], np.uint8))
+        last = np.zeros(header.code_shape, np.float32)
+        last[mask] = np.where(sent[: header.partial * header.bits], 1.0, -1.0).reshape(-1, header.bits)  # fmt: skip
+        iterations.append(last)
+    else:
+        header = Header(**{**header.__dict__, "iterations": len(iterations), "partial": 0})
+    return header, iterations
