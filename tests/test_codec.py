@@ -29,7 +29,9 @@ from keraslstm.codec.fileformat import HEADER_SIZE, read_header, unpack
 from keraslstm.codec.model import shape_table, smooth_l1
 from keraslstm.codec.weights import fingerprint
 
-SHIPPED_MS_SSIM_AT_025 = 0.868  # the shipped 2,717-step weights, codec v2 (mean of 3 photos); README states it
+SHIPPED_MS_SSIM_AT_025 = (
+    0.868  # the shipped 2,717-step weights, codec v2 (mean of 3 photos); README states it
+)
 TINY = dict(iterations=4, encoder_filters=(8, 16, 16, 16), decoder_filters=(16, 16, 16, 16), seed=0)
 
 

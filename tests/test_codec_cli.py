@@ -91,11 +91,18 @@ def test_info_prints_every_header_field_size_and_real_bpp(tmp_path):
     assert status == 0 and err == [] and heavy == ""  # the header alone: no model, no TensorFlow
     lines = out.splitlines()
     assert lines[0] == f"{path}:"
-    fields = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in lines[1:])
+    pairs = [re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in lines[1:]]
+    fields = dict(pairs)
+    assert len(fields) == len(pairs) == len(dataclasses.fields(header)) + 2  # each field once
     for field in dataclasses.fields(header):
         value = getattr(header, field.name)
-        expected = value.hex() if isinstance(value, bytes) else str(value)
-        assert fields[field.name] == expected, field.name
+        if field.name == "partial":
+            expected = f"{value} of {header.positions}"
+        elif field.name == "checksum":
+            expected = f"{value:08x}"
+        else:
+            expected = value.hex() if isinstance(value, bytes) else str(value)
+        assert fields[fileformat.DESCRIBED_AS.get(field.name, field.name)] == expected, field.name
     size = path.stat().st_size
     assert fields["size"] == f"{size} bytes"
     assert fields["real bpp"] == f"{8 * size / (header.height * header.width):.4f}"

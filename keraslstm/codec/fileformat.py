@@ -193,9 +193,17 @@ def header_size(header):
     return _HEADER_V1.size if header.version == 1 else _HEADER.size
 
 
+# How `describe` names the Header fields whose own names would puzzle a reader of `info`.
+DESCRIBED_AS = {
+    "version": "format version",
+    "lossless": "entropy stage",
+    "partial": "partial iteration blocks",
+}
+
+
 def describe(data):
-    """What a `.klc` file holds, for `info` (no model, no TensorFlow): every `Header` field
-    (fingerprint in hex) plus size, real bpp, format version and the partial iteration's share."""
+    """What a `.klc` file holds, for `info` (no model, no TensorFlow): size, real bpp and every
+    `Header` field once (fingerprint and checksum in hex; `DESCRIBED_AS` renames three)."""
     import dataclasses
 
     header = read_header(data)
@@ -203,12 +211,16 @@ def describe(data):
         "format version": header.version,
         "size": f"{len(data)} bytes",
         "real bpp": f"{8 * len(data) / (header.height * header.width):.4f}",
-        "entropy stage": header.lossless,
-        "partial iteration blocks": f"{header.partial} of {header.positions}",
     }
     for field in dataclasses.fields(header):
         value = getattr(header, field.name)
-        fields[field.name] = value.hex() if isinstance(value, bytes) else value
+        if field.name == "partial":
+            value = f"{value} of {header.positions}"
+        elif field.name == "checksum":
+            value = f"{value:08x}"
+        fields[DESCRIBED_AS.get(field.name, field.name)] = (
+            value.hex() if isinstance(value, bytes) else value
+        )
     return fields
 
 
