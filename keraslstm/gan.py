@@ -116,6 +116,10 @@ LOSSES = {
     "non_saturating": GANLoss(cross_entropy_discriminator, non_saturating_generator),
     "lsgan": GANLoss(least_squares_discriminator, least_squares_generator),
     "wgan_gp": GANLoss(wasserstein_critic, wasserstein_generator, penalty=gradient_penalty),
+    # a control for notebook 02: the standard losses with WGAN-GP's penalty attached
+    "non_saturating_gp": GANLoss(
+        cross_entropy_discriminator, non_saturating_generator, penalty=gradient_penalty
+    ),
 }
 
 

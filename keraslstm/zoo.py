@@ -1,8 +1,10 @@
 """The generative models of notebook 02 (seed 001), built, trained and scored by name.
 
 The survey's ten models (GAN, DCGAN, CGAN, LSGAN, WGAN-GP; VAE, beta-VAE, CVAE, deep VAE,
-VAE-GAN), plus the controls the notebook needs: the MLP GAN with the LSGAN and WGAN-GP losses
-(do the fixes fix the model that is unstable?) and a VAE with the DCGAN's convolutional networks
+VAE-GAN), plus the controls the notebook needs: the MLP GAN with each ingredient of WGAN-GP on
+its own (3 discriminator steps; the gradient penalty on the standard losses), with all of them
+(Wasserstein critic + penalty + 3 critic steps) and with the LSGAN loss (do the fixes fix the
+model that is unstable, and which ingredient does it?) and a VAE with the DCGAN's convolutional networks
 (so that family is not confounded with architecture).
 
 Every model sees the same data, epochs, batch size and seed; `score` measures samples with the
@@ -21,8 +23,10 @@ __all__ = ["MODELS", "build", "train", "sample", "score", "EpochScores"]
 # name -> (family, constructor options)
 MODELS = {
     "GAN": ("gan", dict(net="mlp", loss="non_saturating")),
+    "GAN + 3 D steps": ("gan", dict(net="mlp", loss="non_saturating", d_steps=3)),
+    "GAN + penalty": ("gan", dict(net="mlp", loss="non_saturating_gp")),
     "GAN (LSGAN loss)": ("gan", dict(net="mlp", loss="lsgan")),
-    "GAN (WGAN-GP loss)": ("gan", dict(net="mlp", loss="wgan_gp", d_steps=3)),
+    "MLP WGAN-GP (3 critic steps)": ("gan", dict(net="mlp", loss="wgan_gp", d_steps=3)),
     "DCGAN": ("gan", dict(net="dcgan", loss="non_saturating")),
     "CGAN": ("gan", dict(net="dcgan", loss="non_saturating", conditional=True)),
     "LSGAN": ("gan", dict(net="dcgan", loss="lsgan")),
