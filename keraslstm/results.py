@@ -13,11 +13,9 @@ import math
 import os
 from pathlib import Path
 
-import numpy as np
-
 from keraslstm.config import quick_mode
 
-__all__ = ["results_dir", "record", "load", "summary", "verdict", "markdown_table"]
+__all__ = ["results_dir", "record", "load", "summary", "markdown_table"]
 
 
 def results_dir(quick=None):
@@ -70,32 +68,6 @@ def load(directory=None):
     directory = Path(directory) if directory is not None else results_dir(quick=False)
     payloads = [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
     return [p for p in payloads if "notebook" in p and "figures" in p]
-
-
-def verdict(a, b, higher_is_better=True, confidence=0.95):
-    """Does claim "a beats b" hold on per-seed values `a` and `b`? "holds", "does not hold" or
-    "inconclusive".
-
-    Welch's two-sided t-test at `confidence`: the gap of the means must exceed the t critical
-    value (Welch-Satterthwaite degrees of freedom) times the standard error of the difference.
-    With 3 seeds a side that is about 4 standard errors, not 2: few seeds make a wide noise band.
-    """
-    from scipy import stats
-
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if min(len(a), len(b)) < 2:
-        raise ValueError(f"verdict needs at least 2 values per side, got {len(a)} and {len(b)}")
-    gap = (a.mean() - b.mean()) * (1 if higher_is_better else -1)
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = np.sqrt(va + vb)
-    if se == 0:
-        decisive = gap != 0
-    else:
-        dof = se**4 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-        decisive = abs(gap) > stats.t.ppf(0.5 + confidence / 2, dof) * se
-    if not decisive:
-        return "inconclusive"
-    return "holds" if gap > 0 else "does not hold"
 
 
 def markdown_table(rows, columns=None):

@@ -98,25 +98,6 @@ def test_mosaic_places_images_row_by_row():
         plotting.mosaic(images, ncols=4)
 
 
-def test_verdict_is_welchs_t_test():
-    from scipy import stats
-
-    a, b = [1.0, 1.1, 0.9], [0.5, 0.6, 0.4]
-    assert results.verdict(a, b) == "holds"
-    assert results.verdict(b, a) == "does not hold"
-    assert results.verdict(b, a, higher_is_better=False) == "holds"
-    assert results.verdict(a, [0.95, 1.3, 0.7]) == "inconclusive"
-    # the decision follows scipy's Welch test, at the confidence asked for
-    for shift in np.linspace(0.05, 0.6, 12):
-        c = np.array([0.9, 1.0, 1.25]) - shift
-        p = stats.ttest_ind(a, c, equal_var=False).pvalue
-        assert (results.verdict(a, c) == "holds") == (p < 0.05), shift
-        assert (results.verdict(a, c, confidence=0.99) == "holds") == (p < 0.01), shift
-    assert results.verdict([1.0, 1.0], [0.0, 0.0]) == "holds"  # no noise at all
-    with pytest.raises(ValueError, match="at least 2 values per side"):
-        results.verdict([1.0], [0.0, 1.0])
-
-
 def test_markdown_table_orders_columns_and_formats_numbers():
     table = results.markdown_table([{"b": 2, "a": 0.123456}, {"a": None, "b": "x"}], ["a", "b"])
     assert table.splitlines() == ["| a | b |", "|---|---|", "| 0.1235 | 2 |", "| - | x |"]
@@ -137,5 +118,5 @@ def test_labelled_rows_and_mean_band():
 
 
 def test_show_source_puts_the_packages_code_on_the_page():
-    shown = plotting.show_source(results.verdict).data
-    assert shown.startswith("```python\ndef verdict(") and shown.endswith("```")
+    shown = plotting.show_source(results.record).data
+    assert shown.startswith("```python\ndef record(") and shown.endswith("```")
