@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,6 +25,73 @@ def test_pick_follows_quick_mode():
 
     assert quick_mode() is True
     assert pick(full=100, quick=3) == 3
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(None, "False 100"), ("", "False 100"), ("0", "False 100"), (" Off ", "False 100"),
+     ("no", "False 100"), ("false", "False 100"), ("1", "True 3"), ("YES", "True 3"),
+     ("on", "True 3"), ("true", "True 3")],
+)  # fmt: skip
+def test_pick_returns_the_full_value_unless_quick_mode_is_on(value, expected):
+    """What `make reproduce` relies on: without KERASLSTM_QUICK, notebooks run at full size."""
+    code = "from keraslstm import pick, quick_mode; print(quick_mode(), pick(full=100, quick=3))"
+    env = {k: v for k, v in os.environ.items() if k != "KERASLSTM_QUICK"}
+    if value is not None:
+        env["KERASLSTM_QUICK"] = value
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == expected, out.stderr
+
+
+def test_setup_seeds_everything_and_says_what_it_found(capsys, monkeypatch):
+    import random
+
+    import keras
+
+    from keraslstm import config
+
+    assert config.setup(seed=7) == 7
+    drawn = (random.random(), np.random.random())  # noqa: NPY002  (the global state setup seeds)
+    lines = capsys.readouterr().out.splitlines()
+    random.seed(7)
+    np.random.seed(7)  # noqa: NPY002
+    assert drawn == (random.random(), np.random.random())  # noqa: NPY002
+    assert lines == [
+        f"Keras {keras.__version__}, backend {keras.backend.backend()}",
+        "Accelerators: " + (", ".join(config.devices()) or "none (CPU)"),
+        "Quick mode: on; seed 7",
+    ]
+    monkeypatch.setattr(config, "devices", lambda: ["GPU:0", "GPU:1"])
+    monkeypatch.setattr(config, "quick_mode", lambda: False)
+    config.setup()
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "Accelerators: GPU:0, GPU:1",
+        "Quick mode: off (full size); seed 42",
+    ]
+
+
+def test_devices_lists_the_accelerators_each_backend_sees(monkeypatch):
+    import jax
+    import keras
+    import tensorflow as tf
+
+    from keraslstm import config
+
+    assert config.devices() == [d.name for d in tf.config.list_physical_devices("GPU")]
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    assert config.devices() == [str(d) for d in jax.devices() if d.platform != "cpu"]
+    monkeypatch.setattr(jax, "devices", lambda: [_Device("cpu", "TFRT_CPU_0"), _Device("gpu", "cuda:0")])  # fmt: skip
+    assert config.devices() == ["cuda:0"]
+    monkeypatch.setattr(keras.backend, "backend", lambda: "numpy")
+    assert config.devices() == []
+
+
+class _Device:
+    def __init__(self, platform, name):
+        self.platform, self.name = platform, name
+
+    def __str__(self):
+        return self.name
 
 
 def test_import_is_cheap_and_tensorflow_stays_quiet():

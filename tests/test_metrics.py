@@ -36,6 +36,23 @@ def test_psnr_max_val_and_identical_images():
     assert metrics.ssim(a, a) == pytest.approx(1.0)
 
 
+def test_ssim_and_ms_ssim_scale_with_max_val():
+    a, b = _pair((170, 180, 3), noise=0.2, seed=3)
+    a255, b255 = a * 255, b * 255
+    reference = structural_similarity(
+        a255, b255, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        channel_axis=-1,
+    )  # fmt: skip
+    assert metrics.ssim(a255, b255, max_val=255) == pytest.approx(reference, abs=1e-9)
+    assert metrics.ssim(a255, b255, max_val=255) == pytest.approx(metrics.ssim(a, b), abs=1e-9)
+    expected = tf.image.ssim_multiscale(a255.astype("float32"), b255.astype("float32"), 255.0)
+    assert metrics.ms_ssim(a255, b255, max_val=255) == pytest.approx(float(expected), abs=2e-5)
+    # the stabilising constants (0.01 max_val)^2 and (0.03 max_val)^2 matter: a wrong max_val
+    # on these dark, low-contrast images changes the score
+    dark, noisy = a * 0.05, b * 0.05
+    assert metrics.ssim(dark, noisy, max_val=1.0) > metrics.ssim(dark, noisy, max_val=0.05) + 0.05
+
+
 def test_batches_give_one_value_per_image():
     a, b = _pair((3, 20, 20, 1))
     values = metrics.psnr(a, b)
@@ -90,6 +107,23 @@ def test_iou_and_dice_on_hand_computed_masks():
     assert metrics.dice(a, b) == pytest.approx(2 * 2 / 8)
     assert metrics.iou(np.zeros((4, 4)), np.zeros((4, 4))) == 1.0
     assert metrics.dice(a, 1 - a) == 0.0
+
+
+def test_iou_and_dice_threshold_counts_only_pixels_strictly_above_it():
+    a = np.array([[0.1, 0.3], [0.6, 0.9]])
+    b = np.array([[0.3, 0.05], [0.1, 0.8]])
+    # above 0.2: A = {(0,1), (1,0), (1,1)}, B = {(0,0), (1,1)}: 1 shared of 4
+    assert metrics.iou(a, b, threshold=0.2) == pytest.approx(1 / 4)
+    assert metrics.dice(a, b, threshold=0.2) == pytest.approx(2 * 1 / (3 + 2))
+    # above 0.3 (0.3 itself is out): A = {(1,0), (1,1)}, B = {(1,1)}
+    assert metrics.iou(a, b, threshold=0.3) == pytest.approx(1 / 2)
+    assert metrics.dice(a, b, threshold=0.3) == pytest.approx(2 * 1 / (2 + 1))
+    # the default 0.5: A = {(1,0), (1,1)}, B = {(1,1)}; above 0.85 only A keeps a pixel
+    assert metrics.iou(a, b) == pytest.approx(1 / 2)
+    assert metrics.iou(a, b, threshold=0.85) == 0.0 and metrics.dice(a, b, threshold=0.85) == 0.0
+    batch = metrics.iou(np.stack([a, b])[..., None], np.stack([b, b])[..., None], threshold=0.2)
+    np.testing.assert_allclose(batch, [1 / 4, 1.0])
+    np.testing.assert_allclose(metrics.dice(np.stack([a, a])[..., None], np.stack([b, a])[..., None], 0.2), [2 / 5, 1.0])  # fmt: skip
 
 
 def test_sharpness_is_the_variance_of_the_laplacian_and_drops_with_blur():
