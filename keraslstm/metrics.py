@@ -24,9 +24,6 @@ __all__ = [
     "inception_score",
     "precision_recall",
     "authenticity",
-    "mean_ci",
-    "clipped_ci",
-    "wilson_interval",
     "bd_rate",
     "quality_at",
 ]
@@ -277,44 +274,6 @@ def authenticity(real_feats, fake_feats):
     nearest = np.argmin(distances, axis=1)
     gap = distances[np.arange(len(fake)), nearest]
     return float(np.mean(gap > real_gap[nearest]))
-
-
-def mean_ci(values, level=0.95):
-    """Mean and the half-width of its Student-t confidence interval over repeated runs (seeds)."""
-    from scipy import stats
-
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
-    if len(values) < 2:
-        raise ValueError(f"mean_ci needs at least 2 values (seeds), got {len(values)}")
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return float(values.mean()), float(half)
-
-
-def clipped_ci(values, low=0.0, high=1.0, level=0.95):
-    """Mean and its Student-t interval `(mean, lower, upper)`, cut to the range `[low, high]`.
-
-    For bounded scores (accuracy, AUC) over a few seeds, where a skewed spread makes the
-    symmetric t-interval run past the bound (e.g. 93 +- 11 %).
-    """
-    if not low < high:
-        raise ValueError(f"clipped_ci needs low < high, got low={low}, high={high}")
-    mean, half = mean_ci(values, level)
-    return mean, max(low, mean - half), min(high, mean + half)
-
-
-def wilson_interval(successes, n, level=0.95):
-    """Wilson score interval `(low, high)` for a proportion measured once on `n` trials."""
-    from scipy import stats
-
-    if n <= 0 or not 0 <= successes <= n:
-        raise ValueError(
-            f"wilson_interval needs 0 <= successes <= n and n > 0, got {successes}/{n}"
-        )
-    z = stats.norm.ppf(0.5 + level / 2)
-    p = successes / n
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return float(centre - half), float(centre + half)
 
 
 BD_METHODS = ("pchip", "cubic")

@@ -1,4 +1,4 @@
-"""keraslstm.config, the cheap package import, and the pytest set-up that users type."""
+"""keraslstm.config (modes, setup), the cheap package import, and the pytest set-up that users type."""
 
 import json
 import os
@@ -10,46 +10,118 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import keraslstm
+from keraslstm import config
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_quick_mode_rejects_unclear_values():
-    code = "import keraslstm; keraslstm.quick_mode()"
-    env = {**os.environ, "KERASLSTM_QUICK": "maybe"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.returncode != 0 and "KERASLSTM_QUICK must be one of" in out.stderr
+@pytest.fixture
+def environment(monkeypatch):
+    """A clean mode environment: no mode variables, no mode chosen in a notebook, no minutes."""
+    for name in ("KERASLSTM_MODE", "KERASLSTM_QUICK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(config, "_chosen_here", None)
+    monkeypatch.setattr(config, "_minutes", {})
+    return monkeypatch
 
 
-def test_pick_follows_quick_mode():
-    from keraslstm import pick, quick_mode
+def test_mode_defaults_to_lab_and_reads_both_variables(environment):
+    assert config.mode() == "lab"  # Run All without any setting: never the full size
+    environment.setenv("KERASLSTM_QUICK", "1")
+    assert config.mode() == "quick" and config.quick_mode() is True
+    environment.setenv("KERASLSTM_QUICK", "0")
+    assert config.mode() == "lab" and config.quick_mode() is False
+    environment.setenv("KERASLSTM_MODE", " Full ")
+    environment.setenv("KERASLSTM_QUICK", "1")
+    assert config.mode() == "full"  # the newer variable wins
 
-    assert quick_mode() is True
-    assert pick(full=100, quick=3) == 3
+
+def test_unclear_modes_are_refused_with_the_allowed_ones(environment):
+    environment.setenv("KERASLSTM_MODE", "fast")
+    with pytest.raises(
+        ValueError, match="KERASLSTM_MODE must be one of quick, lab, full, got 'fast'"
+    ):
+        config.mode()
+    environment.delenv("KERASLSTM_MODE")
+    environment.setenv("KERASLSTM_QUICK", "maybe")
+    with pytest.raises(ValueError, match="KERASLSTM_QUICK must be one of"):
+        config.quick_mode()
+    with pytest.raises(ValueError, match="must be one of quick, lab, full, got 'Lab'"):
+        config.set_mode("Lab")
+
+
+def test_pick_gives_each_mode_its_value(environment):
+    for mode, expected, expected_without_lab in [
+        ("quick", 3, 3),
+        ("lab", 30, 3),  # without a lab value, lab runs at the quick size
+        ("full", 100, 100),
+    ]:
+        environment.setenv("KERASLSTM_MODE", mode)
+        assert config.pick(full=100, quick=3, lab=30) == expected
+        assert config.pick(100, 3) == expected_without_lab
+
+
+def test_set_mode_overrides_the_environment_until_reset(environment, capsys):
+    environment.setenv("KERASLSTM_MODE", "quick")
+    assert config.set_mode(None) == "quick" and capsys.readouterr().out == ""
+    assert config.set_mode("full") == "full"
+    assert capsys.readouterr().out == "Mode: full (set in this notebook)\n"
+    assert keraslstm.mode() == "full" and keraslstm.pick(full=1, quick=2) == 1
+    assert config.set_mode(None) == "quick"
+
+
+def test_setup_prints_the_mode_and_its_expected_time(environment, capsys):
+    environment.setenv("KERASLSTM_MODE", "lab")
+    assert config.setup(seed=7, minutes={"quick": 1, "lab": 4, "full": 20}) == 7
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Keras ") and lines[1].startswith("Accelerators: ")
+    assert lines[2] == (
+        "Mode: lab (from KERASLSTM_MODE), about 4 min on 2 CPU cores; quick 1 min, full 20 min; "
+        "seed 7"
+    )
+    config.set_mode("full")  # a parameters cell that changes the mode says so, with its time
+    assert capsys.readouterr().out == (
+        "Mode: full (set in this notebook), about 20 min on 2 CPU cores; quick 1 min, lab 4 min\n"
+    )
+    with pytest.raises(ValueError, match="setup's minutes takes the modes quick, lab, full"):
+        config.setup(minutes={"fast": 1})
+
+
+def test_the_test_configuration_runs_quick_and_never_writes_committed_results():
+    assert config.mode() == "quick"
+    assert "KERASLSTM_WRITE_RESULTS" not in os.environ
 
 
 @pytest.mark.parametrize(
-    "value, expected",
-    [(None, "False 100"), ("", "False 100"), ("0", "False 100"), (" Off ", "False 100"),
-     ("no", "False 100"), ("false", "False 100"), ("1", "True 3"), ("YES", "True 3"),
-     ("on", "True 3"), ("true", "True 3")],
-)  # fmt: skip
-def test_pick_returns_the_full_value_unless_quick_mode_is_on(value, expected):
-    """What `make reproduce` relies on: without KERASLSTM_QUICK, notebooks run at full size."""
-    code = "from keraslstm import pick, quick_mode; print(quick_mode(), pick(full=100, quick=3))"
-    env = {k: v for k, v in os.environ.items() if k != "KERASLSTM_QUICK"}
-    if value is not None:
-        env["KERASLSTM_QUICK"] = value
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    "variables, expected",
+    [
+        ({"KERASLSTM_MODE": "full"}, "full 100"),  # what `make reproduce` sets
+        ({"KERASLSTM_MODE": "full", "KERASLSTM_QUICK": "1"}, "full 100"),
+        ({}, "lab 30"),
+        ({"KERASLSTM_QUICK": "0"}, "lab 30"),
+        ({"KERASLSTM_QUICK": " Off "}, "lab 30"),
+        ({"KERASLSTM_MODE": "lab"}, "lab 30"),
+        ({"KERASLSTM_QUICK": "YES"}, "quick 3"),
+        ({"KERASLSTM_MODE": "quick"}, "quick 3"),
+    ],
+)
+def test_pick_in_a_fresh_process_follows_the_environment(variables, expected):
+    """A notebook kernel reads its mode from the environment it starts in: a full run (what
+    `make reproduce` sets up) gets the full value."""
+    code = "from keraslstm import pick, mode; print(mode(), pick(full=100, quick=3, lab=30))"
+    env = {k: v for k, v in os.environ.items() if k not in ("KERASLSTM_MODE", "KERASLSTM_QUICK")}
+    out = subprocess.run([sys.executable, "-c", code], env={**env, **variables},
+                         capture_output=True, text=True)  # fmt: skip
     assert out.stdout.strip() == expected, out.stderr
 
 
-def test_setup_seeds_everything_and_says_what_it_found(capsys, monkeypatch):
+def test_setup_seeds_python_and_numpy_and_names_the_devices(environment, capsys):
     import random
 
     import keras
 
-    from keraslstm import config
-
+    environment.setenv("KERASLSTM_MODE", "quick")
     assert config.setup(seed=7) == 7
     drawn = (random.random(), np.random.random())  # noqa: NPY002  (the global state setup seeds)
     lines = capsys.readouterr().out.splitlines()
@@ -59,23 +131,17 @@ def test_setup_seeds_everything_and_says_what_it_found(capsys, monkeypatch):
     assert lines == [
         f"Keras {keras.__version__}, backend {keras.backend.backend()}",
         "Accelerators: " + (", ".join(config.devices()) or "none (CPU)"),
-        "Quick mode: on; seed 7",
+        "Mode: quick (from KERASLSTM_MODE); seed 7",
     ]
-    monkeypatch.setattr(config, "devices", lambda: ["GPU:0", "GPU:1"])
-    monkeypatch.setattr(config, "quick_mode", lambda: False)
-    config.setup()
-    assert capsys.readouterr().out.splitlines()[1:] == [
-        "Accelerators: GPU:0, GPU:1",
-        "Quick mode: off (full size); seed 42",
-    ]
+    environment.setattr(config, "devices", lambda: ["GPU:0", "GPU:1"])
+    assert config.setup() == 42
+    assert capsys.readouterr().out.splitlines()[1] == "Accelerators: GPU:0, GPU:1"
 
 
 def test_devices_lists_the_accelerators_each_backend_sees(monkeypatch):
     import jax
     import keras
     import tensorflow as tf
-
-    from keraslstm import config
 
     assert config.devices() == [d.name for d in tf.config.list_physical_devices("GPU")]
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")

@@ -1,0 +1,164 @@
+"""The verdict engine against SciPy and hand-worked examples."""
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from keraslstm import stats
+
+
+def seeds(mean, sd):
+    """Three per-seed values with exactly this mean and sample standard deviation."""
+    return [mean - sd, mean, mean + sd]
+
+
+def test_mean_ci_against_the_t_table():
+    mean, half = stats.mean_ci([1.0, 2.0, 3.0])
+    assert mean == 2.0
+    assert half == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)  # t(0.975, 2 dof), sd 1
+    assert stats.mean_ci([2.0, 2.0]) == (2.0, 0.0)
+    with pytest.raises(ValueError, match="at least 2 values"):
+        stats.mean_ci([1.0])
+    with pytest.raises(ValueError, match="finite"):
+        stats.mean_ci([1.0, np.nan])
+
+
+def test_clipped_ci_cuts_the_t_interval_at_the_bounds():
+    values = [1.0, 1.0, 1.0, 1.0, 0.5]  # skewed: the t-interval runs past 1
+    mean, half = stats.mean_ci(values)
+    assert mean + half > 1.0
+    assert stats.clipped_ci(values) == pytest.approx((mean, mean - half, 1.0))
+    assert stats.clipped_ci([0.2, 0.4, 0.6], low=0.3, high=0.5) == pytest.approx((0.4, 0.3, 0.5))
+    with pytest.raises(ValueError, match="low < high"):
+        stats.clipped_ci(values, low=1.0, high=0.0)
+
+
+def test_wilson_interval_hand_case():
+    low, high = stats.wilson_interval(50, 100)
+    assert low == pytest.approx(0.4038, abs=1e-4) and high == pytest.approx(0.5962, abs=1e-4)
+    low, high = stats.wilson_interval(100, 100)
+    assert high == pytest.approx(1.0) and low == pytest.approx(0.9630, abs=1e-4)
+    with pytest.raises(ValueError, match="successes <= n"):
+        stats.wilson_interval(5, 4)
+
+
+def test_mean_sd_quotes_mean_spread_and_seed_count():
+    assert stats.mean_sd([1.0, 2.0, 3.0]) == "2 ± 1 (3)"
+    assert stats.mean_sd([0.12345, 0.12345], digits=2) == "0.12 ± 0 (2)"
+    assert stats.mean_sd([7.0]) == "7 (1 seed)"
+    with pytest.raises(ValueError, match="at least one value"):
+        stats.mean_sd([])
+
+
+def test_compare_follows_scipys_welch_test():
+    a = [1.0, 1.1, 0.9]
+    assert stats.compare(a, [0.5, 0.6, 0.4]).verdict == "holds"
+    assert stats.compare([0.5, 0.6, 0.4], a).verdict == "does not hold"
+    assert stats.compare([0.5, 0.6, 0.4], a, higher_is_better=False).verdict == "holds"
+    for shift in np.linspace(0.05, 0.6, 12):
+        b = np.array([0.9, 1.0, 1.25]) - shift
+        p = sps.ttest_ind(a, b, equal_var=False).pvalue
+        result = stats.compare(a, b)
+        assert result.p == pytest.approx(p)
+        assert (result.verdict == "holds") == (p < 0.05), shift
+        assert (stats.compare(a, b, alpha=0.01).verdict == "holds") == (p < 0.01), shift
+    assert stats.compare([1.0, 1.0], [0.0, 0.0]).verdict == "holds"  # no noise at all
+    assert stats.compare([1.0, 1.0], [1.0, 1.0]).verdict == "inconclusive"
+    with pytest.raises(ValueError, match="at least 2 values"):
+        stats.compare([1.0], [0.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (
+            seeds(0.787, 0.0042),
+            seeds(0.83, 0.031),
+        ),  # notebook 01: generation accuracy, DLSTM vs RFAGM
+        (
+            seeds(0.761, 0.037),
+            seeds(0.812, 0.002),
+        ),  # notebook 01: authenticity, LSTM vs conv encoder
+    ],
+)
+def test_gaps_beyond_two_standard_errors_but_inside_welchs_band_are_inconclusive(a, b):
+    se = np.sqrt(np.var(a, ddof=1) / 3 + np.var(b, ddof=1) / 3)
+    assert abs(np.mean(a) - np.mean(b)) > 2 * se  # the old 2-SE rule called these decisive
+    result = stats.compare(a, b)
+    assert result.p == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    assert result.p > 0.05 and result.verdict == "inconclusive"
+
+
+def test_level_rule_is_a_one_sided_interval_around_the_target():
+    values = [0.90, 0.93, 0.945]  # notebook 05's shape: MS-SSIM well short of 0.995
+    result = stats.level(values, 0.995)
+    upper = sps.t.interval(0.90, 2, loc=np.mean(values), scale=sps.sem(values))[1]  # one-sided 95 %
+    assert upper < 0.995 and result.verdict == "does not hold"
+    assert result.p == pytest.approx(sps.ttest_1samp(values, 0.995, alternative="less").pvalue)
+    assert stats.level(values, 0.85).verdict == "holds"
+    assert stats.level(values, 0.93).verdict == "inconclusive"
+    assert stats.level(values, 0.85, at_least=False).verdict == "does not hold"
+    assert stats.level([0.5, 0.5], 0.4).verdict == "holds"
+    for target in np.linspace(0.85, 1.0, 16):
+        low, high = sps.t.interval(0.90, 2, loc=np.mean(values), scale=sps.sem(values))
+        expected = "holds" if low > target else "does not hold" if high < target else "inconclusive"
+        assert stats.level(values, target).verdict == expected, target
+
+
+def test_counts_is_fishers_exact_test():
+    result = stats.counts(0, 5, 5, 5)  # collapsed seeds: 0 of 5 against 5 of 5
+    assert result.p == pytest.approx(sps.fisher_exact([[0, 5], [5, 0]]).pvalue)
+    assert result.p == pytest.approx(2 / 252)  # two tables as extreme of C(10, 5) = 252
+    assert result.verdict == "holds"
+    assert stats.counts(5, 5, 0, 5).verdict == "does not hold"
+    assert stats.counts(5, 5, 0, 5, fewer_is_better=False).verdict == "holds"
+    assert stats.counts(3, 5, 5, 5).verdict == "inconclusive"
+    assert stats.counts(2, 5, 2, 5).verdict == "inconclusive"
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        stats.counts(6, 5, 0, 5)
+
+
+def test_holm_against_a_hand_worked_example():
+    # sorted 0.01, 0.02, 0.03, 0.04 -> x4, x3, x2, x1 = 0.04, 0.06, 0.06 (monotone), 0.06
+    assert stats.holm([0.03, 0.01, None, 0.04, 0.02]) == pytest.approx(
+        [0.06, 0.04, None, 0.06, 0.06]
+    )
+    assert stats.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert stats.holm([]) == []
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        stats.holm([1.5])
+
+
+def test_verdict_table_turns_rows_that_fail_holm_into_inconclusive():
+    strong = stats.compare([1.0, 1.1, 0.9, 1.05], [0.0, 0.1, -0.1, 0.05])
+    weak = stats.compare([1.0, 1.1, 0.9], [0.75, 0.8, 0.7])  # p 0.032
+    weaker = stats.compare([1.0, 1.1, 0.9], [0.78, 0.83, 0.73])  # p 0.043
+    assert strong.verdict == weak.verdict == weaker.verdict == "holds"
+    rows = [
+        stats.claim("strong", strong, paper="+1", scope="toy, 4 seeds"),
+        stats.claim("weak", weak, scope="toy, 3 seeds"),
+        stats.claim("weaker", weaker, scope="toy, 3 seeds"),
+        stats.claim("broken", stats.not_testable("collapsed: recall 0.01")),
+    ]
+    table = stats.verdict_table(rows)
+    assert [row["Holm p"] for row in table.rows] == pytest.approx(
+        [3 * strong.p, 2 * weak.p, 2 * weak.p, None]  # the last rank is lifted to stay monotone
+    )
+    assert table.verdict_of("strong") == "holds"
+    assert table.verdict_of("weak") == table.verdict_of("weaker") == "inconclusive"
+    assert table.rows[1]["uncorrected"] == "holds"
+    assert table.verdict_of("broken") == "not testable"
+    markdown = table.markdown()
+    assert (
+        markdown.splitlines()[0] == "| claim | paper | ours | rule | p | Holm p | verdict | scope |"
+    )
+    assert "Holm-corrected across the 3 tested rows" in markdown
+    assert "| toy, 4 seeds |" in markdown
+    with pytest.raises(KeyError, match="no claim 'other'"):
+        table.verdict_of("other")
+    with pytest.raises(TypeError, match="needs a Verdict"):
+        stats.claim("x", "holds")
+    with pytest.raises(ValueError, match="at least one claim"):
+        stats.verdict_table([])
+    with pytest.raises(ValueError, match="needs the reason"):
+        stats.not_testable("")
