@@ -82,6 +82,26 @@ def test_encoding_for_a_budget_stops_where_the_estimate_passes_it():
             np.testing.assert_array_equal(a, b)
 
 
+def test_tiles_share_the_budget_by_area_and_stop_together(monkeypatch):
+    monkeypatch.setattr(api, "TILE", 32)
+    model, image = HalvingCodec(), _image(64, 80)  # tiles of 32x32 (4) and 32x16 (2)
+    codes, _, _ = api._encode_for_budget(model, image, None, 6)
+    tiles = [(slice(r, r + 2), slice(c, min(c + 2, 5))) for r in (0, 2) for c in (0, 2, 4)]
+    disagreed = False
+    for budget in (300.0, 400.0, 500.0):
+        reached = []
+        for rows, cols in tiles:  # each tile's running cost against 1.3 x its share by area
+            share = 1.3 * budget * codes[0][rows, cols, 0].size / codes[0][..., 0].size
+            spent = np.cumsum([c.sum() for c in entropy.position_costs([k[rows, cols] for k in codes])])  # fmt: skip
+            reached.append(int(np.argmax(spent > share)) + 1 if spent[-1] > share else 6)
+        disagreed |= len(set(reached)) > 1
+        calls = []
+        stopped, _, _ = api._encode_for_budget(model, image, budget, 6, progress=lambda *a: calls.append(a))  # fmt: skip
+        assert len(stopped) == min(reached)  # the image stops where its first tile does
+        assert calls == [(k, 6) for k in range(1, 7)]
+    assert disagreed
+
+
 def _ranked_codes(shape=(6, 8, 32), iterations=3, seed=0):
     rng = np.random.default_rng(seed)
     codes = [np.where(rng.random(shape) < 0.5, 1, -1).astype(np.int8) for _ in range(iterations)]
