@@ -1,5 +1,8 @@
 """keraslstm.metrics against independent references: scikit-image, TensorFlow, SciPy, hand cases."""
 
+import re
+import warnings
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -292,3 +295,87 @@ def test_quality_at_interpolates_in_log_rate():
     np.testing.assert_allclose(
         metrics.quality_at(rates, quality, [1.0, 0.1, 3.0]), [0.93, np.nan, np.nan]
     )
+
+
+# Boundaries and whole messages: what a one-character change to the code would move.
+
+
+def _whole(message):
+    return "^" + re.escape(message) + "$"
+
+
+def test_four_channels_are_an_image_five_are_ambiguous():
+    a, b = _pair((20, 20, 4))
+    assert metrics.psnr(a, b) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=1.0))
+    message = (
+        "psnr: shape (20, 20, 5) is ambiguous (a batch of grayscale images?); pass one image as "
+        "(H, W) or (H, W, C) with C <= 4, or a batch as (N, H, W, C)"
+    )
+    with pytest.raises(ValueError, match=_whole(message)):
+        metrics.psnr(np.zeros((20, 20, 5)), np.zeros((20, 20, 5)))
+    with pytest.raises(ValueError, match=_whole("ssim takes (H, W), (H, W, C) or (N, H, W, C) arrays, got shape (2, 2, 2, 2, 2)")):  # fmt: skip
+        metrics.ssim(np.zeros((2,) * 5), np.zeros((2,) * 5))
+
+
+def test_ms_ssim_without_a_single_scale_says_use_larger_images():
+    a, b = _pair((8, 30))
+    message = "ms_ssim needs images of at least 21 px per side for 2 scales, got 8x30; use larger images"  # fmt: skip
+    with pytest.raises(ValueError, match=_whole(message)):
+        metrics.ms_ssim(a, b, scales=2)
+    with pytest.raises(ValueError, match=_whole("scales must be between 1 and 5, got 6")):
+        metrics.ms_ssim(*_pair((40, 40)), scales=6)
+    with pytest.raises(ValueError, match=_whole("scales must be between 1 and 5, got 0")):
+        metrics.ms_ssim(*_pair((40, 40)), scales=0)
+    # one scale is SSIM itself, and an image of exactly 11 px fits it
+    a, b = _pair((11, 15, 3), seed=2)
+    assert metrics.ms_ssim(a, b, scales=1) == pytest.approx(metrics.ssim(a, b))
+
+
+def test_a_single_pixel_union_and_exact_radii_by_hand():
+    one = np.zeros((3, 3))
+    one[1, 1] = 1.0
+    assert metrics.iou(one, one) == 1.0 and metrics.dice(one, one) == 1.0
+    # a fake at exactly the radius of a real point's ball (1 here) lies inside it
+    real = np.array([[0.0], [1.0], [2.0], [3.0]])
+    assert metrics.precision_recall(real, np.array([[4.0], [10.0]]), k=1)[0] == pytest.approx(0.5)
+    # a fake exactly as far from its nearest real point as that point's own neighbour is a copy
+    assert metrics.authenticity(np.array([[0.0], [1.0], [5.0]]), np.array([[9.0], [9.5]])) == 0.5
+
+
+def test_frechet_distance_warns_from_as_many_samples_as_dimensions_at_the_callers_line():
+    rng = np.random.default_rng(1)
+    with pytest.warns(UserWarning) as caught:
+        metrics.frechet_distance(rng.normal(size=(8, 8)), rng.normal(size=(40, 8)))
+    assert str(caught[0].message) == (
+        "frechet_distance with 8 samples for 8 dimensions: the covariances are singular and the "
+        "distance strongly biased"
+    )
+    assert caught[0].filename == __file__  # the line that called it, not the metric's own
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics.frechet_distance(rng.normal(size=(9, 8)), rng.normal(size=(40, 8)))
+
+
+def test_inception_score_tolerates_rounding_only_and_takes_one_split_per_sample():
+    almost = np.full((6, 2), 0.5) + [0.0004, 0.0]  # rows sum to 1.0004: float32 rounding
+    assert metrics.inception_score(almost, splits=6) == pytest.approx((1.0, 0.0), abs=1e-6)
+    message = "inception_score needs probabilities: non-negative rows summing to 1"
+    with pytest.raises(ValueError, match=_whole(message)):
+        metrics.inception_score(np.full((6, 2), 0.505))  # rows sum to 1.01
+    with pytest.raises(ValueError, match=_whole(message)):
+        metrics.inception_score(np.array([[1.2, -0.2], [0.5, 0.5]]), splits=1)
+    with pytest.raises(ValueError, match=_whole("splits must be between 1 and the sample count 6, got 0")):  # fmt: skip
+        metrics.inception_score(almost, splits=0)
+
+
+def test_rate_distortion_points_of_equal_quality_are_dropped():
+    rates, quality = [0.25, 0.5, 1.0, 2.0], [30.0, 33.0, 36.0, 39.0]
+    # a fifth point that costs more for the same quality as the fourth changes nothing
+    assert metrics.bd_rate(rates, quality, [*rates, 4.0], [*quality, 39.0]) == pytest.approx(0.0, abs=1e-12)  # fmt: skip
+    assert np.isnan(metrics.quality_at([*rates, 4.0], [*quality, 39.0], 3.0))  # past the curve
+    message = "quality_at: rates must be positive (they are compared in log scale)"
+    with pytest.raises(ValueError, match=_whole(message)):
+        metrics.quality_at(rates, quality, 0.0)
+    with pytest.raises(ValueError, match=_whole("bd_rate (curve B) needs at least 2 points of rising quality, got 1")):  # fmt: skip
+        metrics.bd_rate(rates, quality, [1.0, 2.0], [35.0, 35.0])
+    assert metrics.quality_at([0.5], [0.9], 0.5) == 0.9  # one point is enough to read it back
