@@ -5,7 +5,9 @@ No Keras here: these tests are fast, and `make mutate` runs them on every mutant
 """
 
 import lzma
+import re
 import struct
+import tracemalloc
 import zlib
 
 import numpy as np
@@ -342,3 +344,120 @@ def test_describe_lists_every_field_once():
         "partial iteration blocks": "5 of 12",
         "checksum": f"{checksum:08x}",
     }
+
+
+# Whole messages and exact boundaries: what a one-character change to the code would move.
+
+
+def _whole(message):
+    return "^" + re.escape(message) + "$"
+
+
+def test_the_strongest_settings_of_each_general_purpose_stage():
+    header = _header("zlib")
+    codes = _codes(header)
+    raw = _raw(codes, header)
+    assert pack(header, codes)[29:] == zlib.compress(raw, 9)
+    lzma_header = _header("lzma")
+    assert pack(lzma_header, codes)[29:] == lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)
+
+
+def test_headers_of_exactly_the_minimum_length_are_read():
+    v1 = struct.pack(">3sBHHBBBBB8s", b"KLC", 1, 40, 56, 3, 2, 0, 8, 16, FINGERPRINT)
+    assert len(v1) == 21 and read_header(v1).iterations == 2
+    v2 = fileformat._HEADER.pack(b"KLC", 2, 40, 56, 3, 2, 0, 8, 16, FINGERPRINT, 0, 7)
+    assert len(v2) == 29 and read_header(v2).checksum == 7
+    with pytest.raises(CodecError, match=_whole("not a .klc file: 28 bytes, shorter than the 29-byte header")):  # fmt: skip
+        read_header(v2[:28])
+    with pytest.raises(CodecError, match=_whole("not a .klc file: 20 bytes, shorter than the 21-byte header")):  # fmt: skip
+        read_header(v1[:20])
+
+
+def test_refusals_say_everything_they_mean():
+    corrupt = "corrupt .klc header (impossible size, channel count or lossless stage)"
+    with pytest.raises(CodecError, match=_whole(corrupt)):
+        read_header(fileformat._HEADER.pack(b"KLC", 2, 40, 56, 2, 3, 0, 8, 16, FINGERPRINT, 0, 0))
+    with fileformat_limit(40 * 56 - 1):
+        message = (
+            "40x56 image (2,240 pixels) is above the codec's limit of 2,239 pixels, a "
+            "decompression-bomb guard; if you trust it, raise "
+            "keraslstm.codec.fileformat.MAX_PIXELS (or pass --max-pixels N)"
+        )
+        with pytest.raises(CodecError, match=_whole(message)):
+            fileformat.check_pixels(40, 56)
+    header = _header("range")
+    data = pack(header, _codes(header))
+    message = (
+        "corrupt or truncated .klc file: the range-coded payload does not decode to its checksum "
+        "(range-coded files decode whole or not at all; write progressive files with "
+        "lossless='none', 'zlib' or 'lzma')"
+    )
+    with pytest.raises(CodecError, match=_whole(message)):
+        unpack(data[:28] + bytes([data[28] ^ 1]) + data[29:])
+    with pytest.raises(CodecError, match=_whole("truncated .klc file: the header promises 3 iterations (36 payload bytes), found 0 in an unfinished zlib stream")):  # fmt: skip
+        unpack(pack(_header("zlib"), _codes(header))[:29], partial=True)
+    with pytest.raises(CodecError, match=_whole("truncated .klc file: the header promises 3 iterations (36 payload bytes), found 5")):  # fmt: skip
+        unpack(pack(_header(), _codes(header))[: 29 + 5], partial=True)
+    with pytest.raises(CodecError, match=_whole("header says 3 iterations, got 2 bit arrays")):
+        pack(_header(), _codes(header)[:2])
+
+
+class fileformat_limit:  # noqa: N801  (reads as a `with` clause)
+    """MAX_PIXELS set for the duration of a `with` block."""
+
+    def __init__(self, limit):
+        self.limit = limit
+
+    def __enter__(self):
+        self.saved, fileformat.MAX_PIXELS = fileformat.MAX_PIXELS, self.limit
+
+    def __exit__(self, *exc):
+        fileformat.MAX_PIXELS = self.saved
+
+
+def test_the_range_stage_refuses_a_payload_below_one_bit_per_thousand(monkeypatch):
+    # 800 x 800 px: 2,500 positions of 32 bits; 99 whole iterations and a partial one of all
+    # 2,500 positions: 2,500 x 32 x 99 + 2,500 + 2,500 x 32 = 8,002,500 bits, at least 8,002.5
+    header = _header("range", iterations=99, height=800, width=800, bits=32, partial=2500)
+    reached = []
+
+    def decoder(*args):  # the real decoder would take minutes on a payload this large
+        reached.append(len(args[0]))
+        raise ValueError("not a real stream")
+
+    monkeypatch.setattr("keraslstm.codec.entropy.decode", decoder)
+    message = "truncated .klc file: 1000 payload bytes cannot hold the 8,002,500 bits the header promises"  # fmt: skip
+    with pytest.raises(CodecError, match=_whole(message)):
+        unpack(_v2_header_bytes(header, 0) + bytes(1000))
+    with pytest.raises(CodecError, match=_whole("corrupt .klc payload: not a real stream")):
+        unpack(_v2_header_bytes(header, 0) + bytes(1001))
+    assert reached == [1001]
+
+
+def test_a_bomb_is_refused_without_inflating_it():
+    header = _header("zlib", iterations=1)
+    bomb = _v2_header_bytes(header, 0) + zlib.compress(bytes(50_000_000), 9)  # 49 kB
+    tracemalloc.start()
+    try:
+        with pytest.raises(CodecError, match="longer than the 12 bytes"):
+            unpack(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000  # a 50 MB payload was never built
+
+
+def test_an_lzma_stream_that_needs_too_much_memory_is_refused():
+    """An .xz stream whose dictionary is 1.5 GiB: the decoder would reserve that much, so it is
+    refused at its 128 MiB limit (the dictionary byte of a small stream, header CRC fixed)."""
+    raw = _raw(_codes(_header()), _header())
+    small = lzma.compress(raw, format=lzma.FORMAT_XZ, filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 4096}])  # fmt: skip
+    block = 12  # the block header follows the 12-byte stream header
+    size = (small[block] + 1) * 4  # block header length, CRC-32 included
+    body = bytearray(small[block : block + size - 4])
+    properties = body.index(bytes([0x21, 0x01])) + 2  # LZMA2 filter id, 1 property byte
+    body[properties] = 38  # dictionary 3 * 2^29 bytes = 1.5 GiB
+    patched = small[:block] + bytes(body) + struct.pack("<I", zlib.crc32(bytes(body))) + small[block + size :]  # fmt: skip
+    assert lzma.decompress(patched) == raw  # a valid stream, only its dictionary is huge
+    with pytest.raises(CodecError, match="the lzma stream does not decode .*[Mm]emory"):
+        unpack(_v2_header_bytes(_header("lzma"), zlib.crc32(raw)) + patched)
