@@ -10,7 +10,12 @@ behaviour, and why.
 
     python benchmarks/mutation.py                          # every module
     python benchmarks/mutation.py keraslstm/metrics.py     # one module
+    python benchmarks/mutation.py "keraslstm/codec/entropy.py:xǁContextModelǁ*"  # a chunk of one
     python benchmarks/mutation.py --children 1 ...         # fewer processes on a shared machine
+
+A chunk (module:function pattern, mutmut's mangled names: `x_name` for a function,
+`xǁClassǁmethod` for a method) runs part of a module; the module's score then counts the
+mutants tested so far, and `not checked` says how many are left.
 
 Mutant names (e.g. `keraslstm.metrics.x_psnr__mutmut_3`) number the mutants of one function in
 order; a change to that function renumbers them, so `EQUIVALENT` is checked against the code at
@@ -45,9 +50,9 @@ MODULES = {
 EQUIVALENT = {}
 
 
-def _patterns(module):
+def _patterns(module, functions=None):
     dotted = module.removesuffix(".py").replace("/", ".")
-    return [f"{dotted}.{function}__mutmut_*" for function in MODULES[module]]
+    return [f"{dotted}.{function}__mutmut_*" for function in functions or MODULES[module]]
 
 
 def _statuses(module):
@@ -82,34 +87,41 @@ def score(statuses):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("modules", nargs="*", default=list(MODULES), choices=[[], *MODULES])
+    parser.add_argument("modules", nargs="*", default=list(MODULES), help="module[:function]")
     parser.add_argument("--children", type=int, default=2, help="parallel mutant runs")
     args = parser.parse_args(argv)
     record = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"modules": {}}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()  # fmt: skip
-    for module in args.modules:
+    for chunk in args.modules:
+        module, _, function = chunk.partition(":")
+        if module not in MODULES:
+            parser.error(f"unknown module {module!r}; choose from {', '.join(MODULES)}")
         start, cpu = time.perf_counter(), _children_cpu()
-        command = [str(MUTMUT), "run", "--max-children", str(args.children), *_patterns(module)]
+        patterns = _patterns(module, [function] if function else None)
+        command = [str(MUTMUT), "run", "--max-children", str(args.children), *patterns]
         subprocess.run(command, cwd=ROOT, check=True)
+        previous = record["modules"].get(module, {})
+        carried = previous if function and previous.get("commit") == commit else {}
         statuses = _statuses(module)
         counts, killed = score(statuses)
-        survivors = sorted(name for name, status in statuses.items() if status not in ("killed", "timeout"))  # fmt: skip
+        survivors = {n: s for n, s in statuses.items() if s not in ("killed", "timeout", "not checked")}  # fmt: skip
         record["modules"][module] = {
             "killed share": None if killed is None else round(killed, 4),
             "mutants": len(statuses),
             **counts,
             "functions": MODULES[module],
             "survivors": {
-                name: {"status": statuses[name], "equivalent": EQUIVALENT.get(name)}
-                for name in survivors
-            },  # fmt: skip
-            "seconds": round(time.perf_counter() - start, 1),
-            "cpu seconds": round(_children_cpu() - cpu, 1),
+                name: {"status": status, "equivalent": EQUIVALENT.get(name)}
+                for name, status in sorted(survivors.items())
+            },
+            "seconds": round(time.perf_counter() - start + carried.get("seconds", 0), 1),
+            "cpu seconds": round(_children_cpu() - cpu + carried.get("cpu seconds", 0), 1),
             "commit": commit,
             "date": datetime.date.today().isoformat(),
         }
-        print(f"{module}: {killed:.1%} killed of {len(statuses)} mutants ({counts})")
+        share = "no mutant tested" if killed is None else f"{killed:.1%} killed"
+        print(f"{module}: {share} ({counts})")
     record["tool"] = "mutmut " + subprocess.run([str(MUTMUT), "--version"], capture_output=True,
                                                  text=True).stdout.split()[-1]  # fmt: skip
     RESULTS.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
