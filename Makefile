@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: test reproduce lab benchmark lint format clean
+.PHONY: test reproduce lab benchmark mutate lint format clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; assert (3, 10) <= v <= (3, 12), \
@@ -48,9 +48,16 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/lstm_cell.py
 	$(BIN)/python benchmarks/codec.py
 
+# Mutation testing (slow, so not part of `make test`): mutmut ([tool.mutmut] in pyproject.toml)
+# mutates the codec's file format, entropy coder and rate control, metrics, config and stats, one
+# module at a time, and runs the fast tests that cover each mutant; the share killed per module
+# goes to results/mutation.json. One module: make mutate MUTATE=keraslstm/metrics.py
+mutate: $(STAMP)
+	$(BIN)/python benchmarks/mutation.py $(MUTATE)
+
 # JupyterLab on the notebooks in lab mode: each notebook in a few minutes on 2 CPU cores.
 lab: $(STAMP)
 	KERASLSTM_MODE=lab $(BIN)/jupyter lab notebooks
 
 clean:
-	rm -rf $(VENV) results/quick results/local student .pytest_cache .ruff_cache
+	rm -rf $(VENV) results/quick results/local student mutants .pytest_cache .ruff_cache
