@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: test reproduce lab benchmark lint format clean
+.PHONY: test reproduce lab student benchmark lint format clean
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; assert (3, 11) <= v <= (3, 13), \
@@ -44,6 +44,11 @@ reproduce: $(STAMP)
 			"$$nb" || exit 1; \
 	done
 	$(BIN)/python -c 'from keraslstm.results import main; main()'
+
+# Student versions of the notebooks in student/ (ignored by git): every solution cell removed, an
+# empty cell under each exercise. The committed notebooks keep the solutions, collapsed.
+student: $(STAMP)
+	$(BIN)/python -m keraslstm.classroom notebooks student
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/lstm_cell.py
