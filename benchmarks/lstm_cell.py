@@ -3,7 +3,7 @@
 Each variant trains the same model (RNN of `--units` over `--steps` time steps, then a dense
 readout) with `train_on_batch` on one fixed batch; we report the median step time over
 `--repeats` steps after `--warmup` steps, and the ratios. Target: our cell within 1.2x of
-`keras.layers.LSTM`. The compression paper (seed 004) claims hard sigmoid trains faster; the
+`keras.layers.LSTM`. The compression paper (Mandogade & Morghare) claims hard sigmoid trains faster; the
 ratio is reported whatever it is. Writes `results/benchmarks.json`.
 
     python benchmarks/lstm_cell.py            # TensorFlow backend, CPU

@@ -8,7 +8,7 @@ C++ start-up lines stay out of notebooks whenever it is imported.
 
 import importlib
 
-from keraslstm.config import mode, pick, quick_mode, set_mode, setup
+from keraslstm.config import mode, pick, progress, quick_mode, set_mode, setup
 
 _LAZY = {
     "Binarizer": "keraslstm.layers",
@@ -34,6 +34,7 @@ __all__ = [
     "mode",
     "pick",
     "plotting",
+    "progress",
     "quick_mode",
     "results",
     "set_mode",

@@ -1,4 +1,4 @@
-"""Real-vs-fake detection for notebook 04 (paper 003): train a detector, score it, keep snapshots.
+"""Real-vs-fake detection for notebook 04 (Somasekar & Naveen 2021): train a detector, score it, keep snapshots.
 
 A detector is any network from `keraslstm.networks` with one logit out (positive: real), e.g.
 `dcgan_discriminator` or `row_lstm_discriminator`, trained from scratch with binary

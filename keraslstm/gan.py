@@ -1,4 +1,4 @@
-"""GANs for notebook 02 (seed 001): the original GAN, DCGAN, CGAN, LSGAN and WGAN-GP.
+"""GANs for notebook 02 (Li's survey): the original GAN, DCGAN, CGAN, LSGAN and WGAN-GP.
 
 One `GAN` model takes a generator, a discriminator (logits out) and a loss variant from the
 table `LOSSES`: each entry is a `GANLoss`, a (discriminator loss, generator loss) pair of

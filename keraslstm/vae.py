@@ -1,4 +1,4 @@
-"""VAEs for notebook 02 (seed 001): VAE, beta-VAE, conditional VAE, deep VAE and VAE-GAN.
+"""VAEs for notebook 02 (Li's survey): VAE, beta-VAE, conditional VAE, deep VAE and VAE-GAN.
 
 `VAE` minimises reconstruction (Bernoulli cross-entropy summed over pixels) plus `beta` times
 the KL divergence to N(0, I) (Kingma 2014; beta-VAE: Higgins 2017), through `compute_loss`, so

@@ -96,7 +96,7 @@ def test_tiles_share_the_budget_by_area_and_stop_together(monkeypatch):
             reached.append(int(np.argmax(spent > share)) + 1 if spent[-1] > share else 6)
         disagreed |= len(set(reached)) > 1
         calls = []
-        stopped, _, _ = api._encode_for_budget(model, image, budget, 6, progress=lambda *a: calls.append(a))  # fmt: skip
+        stopped, _, _ = api._encode_for_budget(model, image, budget, 6, progress=lambda *a, calls=calls: calls.append(a))  # fmt: skip
         assert len(stopped) == min(reached)  # the image stops where its first tile does
         assert calls == [(k, 6) for k in range(1, 7)]
     assert disagreed

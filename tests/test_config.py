@@ -262,3 +262,20 @@ def test_pytest_nbval_as_users_type_it_runs_notebooks_in_lax_mode(tmp_path):
     path.write_text(marked)
     strict = subprocess.run([*run, "--nbval"], capture_output=True, text=True, cwd=tmp_path)
     assert strict.returncode == 1, strict.stdout  # a marked cell is still compared
+
+
+def test_progress_writes_to_stdout_in_a_notebook_and_stderr_elsewhere(monkeypatch):
+    import io
+
+    class KernelStream(io.StringIO):  # what ipykernel puts in sys.stdout
+        __module__ = "ipykernel.iostream"
+
+    kernel_out, terminal_err = KernelStream(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", terminal_err)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert list(config.progress(range(3), desc="terminal")) == [0, 1, 2]
+    assert "terminal: 100%" in terminal_err.getvalue() and sys.stdout.getvalue() == ""
+    monkeypatch.setattr(sys, "stdout", kernel_out)
+    assert list(keraslstm.progress(range(3), desc="notebook")) == [0, 1, 2]
+    assert "notebook: 100%" in kernel_out.getvalue()
+    assert "notebook" not in terminal_err.getvalue()
