@@ -19,7 +19,7 @@ _LAZY = {
     "HardSigmoidLSTMCell": "keraslstm.cells",
     "hard_sigmoid": "keraslstm.cells",
 }
-_SUBMODULES = {"data", "metrics", "plotting", "results"}
+_SUBMODULES = {"data", "metrics", "plotting", "results", "timing"}
 
 __all__ = [
     "Binarizer",
@@ -36,6 +36,7 @@ __all__ = [
     "quick_mode",
     "results",
     "setup",
+    "timing",
 ]
 
 
