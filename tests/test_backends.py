@@ -46,9 +46,7 @@ SCRIPT = textwrap.dedent(
     from keraslstm.codec import ResidualLSTMCodec, compress, decompress
 
     codec = ResidualLSTMCodec(iterations=2, encoder_filters=(8, 16, 16, 16), decoder_filters=(16, 16, 16, 16))
-    codec.compile(optimizer="adam")
-    losses = codec.fit(patches, epochs=2, batch_size=4, verbose=0).history["loss"]
-    assert np.isfinite(losses).all()
+    codec.build((None, 32, 32, 3))  # its training under JAX: the test below
     image = (rng.random((20, 36, 3)) * 255).astype("uint8")
     assert decompress(compress(image, iterations=2, model=codec), model=codec).shape == image.shape
     print("ok")
