@@ -32,7 +32,7 @@ import numpy as np
 
 from keraslstm import networks, zoo
 from keraslstm.codec.model import ResidualLSTMCodec
-from keraslstm.codec.weights import DEFAULT_WEIGHTS
+from keraslstm.codec.weights import model_info
 from keraslstm.results import results_dir
 from keraslstm.timing import spread
 
@@ -42,7 +42,7 @@ TINY_BATCH_SIZES = (2,)
 
 def codec(tiny):
     """The shipped codec's architecture (16 iterations), Adam 5e-4 as in its training."""
-    config = json.loads(DEFAULT_WEIGHTS.with_name("default.json").read_text())["config"]
+    config = model_info()["config"]
     if tiny:
         config.update(iterations=1, encoder_filters=(4, 8, 8, 8), decoder_filters=(8, 8, 8, 8))
     model = ResidualLSTMCodec(**config)
