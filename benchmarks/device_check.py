@@ -8,11 +8,12 @@ data of the notebooks' shapes, for a fixed number of `train_on_batch` steps at e
 (32 to 512). It writes one JSON of step times (median and interquartile range over the steps)
 and examples per second, rewritten after every measurement, so a run cut short keeps what it
 measured. It starts no new measurement once its `--budget` of seconds is spent, each model
-getting a share of what is left (the codec three shares), so the whole run ends in under 8
-minutes. `--tiny` shrinks models and batches to a smoke test (tests/test_device_check.py runs
+getting a share of what is left (the codec three shares), and a model slower than its share
+stops timing after 3 steps, so the whole run ends in under 8 minutes. Other backends run it
+too (`KERAS_BACKEND=tensorflow`: the CPU reference the notebooks use). `--tiny` shrinks models and batches to a smoke test (tests/test_device_check.py runs
 it on the CPU under JAX with TensorFlow made unimportable, so the script cannot rot).
 
-    KERAS_BACKEND=jax python benchmarks/device_check.py            # writes results/device_check_<platform>.json
+    KERAS_BACKEND=jax python benchmarks/device_check.py    # results/device_check_jax_gpu.json on a GPU
     KERAS_BACKEND=jax python benchmarks/device_check.py --tiny --out /tmp/check.json
 """
 
@@ -33,6 +34,7 @@ import numpy as np
 from keraslstm import networks, zoo
 from keraslstm.codec.model import ResidualLSTMCodec
 from keraslstm.codec.weights import model_info
+from keraslstm.config import devices
 from keraslstm.results import results_dir
 from keraslstm.timing import spread
 
@@ -128,17 +130,12 @@ MODELS = {
 }
 
 
-def devices():
-    """The accelerator names JAX sees (or the backend's CPU), for the report."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return [str(d) for d in jax.devices()], jax.devices()[0].platform
-    return ["CPU"], "cpu"
+MIN_STEPS = 3  # timed steps kept even past the deadline, for a median and quartiles
 
 
-def measure(model, batch, warmup, steps):
-    """Seconds of the first step (compilation included) and of each of `steps` after `warmup`."""
+def measure(model, batch, warmup, steps, deadline):
+    """Seconds of the first step (compilation included) and of each of `steps` after `warmup`;
+    past `deadline`, timing stops once `MIN_STEPS` steps are timed (a model slower than planned)."""
     x, y = batch if isinstance(batch, tuple) else (batch, None)
 
     def step():
@@ -150,7 +147,7 @@ def measure(model, batch, warmup, steps):
     for _ in range(warmup - 1):
         step()
     times = []
-    for _ in range(steps):
+    while len(times) < steps and (len(times) < MIN_STEPS or time.perf_counter() < deadline):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
@@ -180,12 +177,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     batch_sizes = args.batch_sizes or (TINY_BATCH_SIZES if args.tiny else BATCH_SIZES)
     steps = args.steps or (2 if args.tiny else 20)
-    names, kind = devices()
-    out = args.out or results_dir(quick=False) / f"device_check_{kind}.json"
+    accelerators = devices()
+    backend = keras.backend.backend()
+    kind = "gpu" if accelerators else "cpu"
+    out = args.out or results_dir(quick=False) / f"device_check_{backend}_{kind}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {
-        "backend": keras.backend.backend(),
-        "devices": names,
+        "backend": backend,
+        "devices": accelerators or ["CPU"],
         "keras": keras.__version__,
         "python": platform.python_version(),
         "settings": {
@@ -214,13 +213,14 @@ def main(argv=None):
             else:
                 try:
                     first, times = measure(model, make_batch(batch_size, rng, args.tiny),
-                                           args.warmup, steps)  # fmt: skip
+                                           args.warmup, steps, model_deadline)  # fmt: skip
                 except Exception as error:  # out of memory at a large batch: keep the rest
                     row["error"] = f"{type(error).__name__}: {str(error)[:300]}"
                 else:
                     s = spread(times)
                     row.update(
                         parameters=model.count_params(),
+                        steps_timed=len(times),
                         first_step_seconds=round(first, 4),
                         step_seconds={k: round(v, 6) for k, v in s._asdict().items()},
                         examples_per_second=round(batch_size / s.median, 1),
