@@ -42,6 +42,21 @@ def test_sigmoid_cell_matches_keras_lstm(return_state):
         np.testing.assert_allclose(ops.convert_to_numpy(got), ops.convert_to_numpy(want), atol=1e-5)
 
 
+def test_keras_lstm_with_the_papers_hard_sigmoid_computes_what_our_cell_computes():
+    """The benchmark's "keras LSTM (paper's hard sigmoid)" differs from our cell only in code."""
+    x = np.random.default_rng(1).normal(size=(3, 9, 5)).astype("float32") * 3  # gates saturate
+    reference = keras.layers.LSTM(6, recurrent_activation=hard_sigmoid, return_sequences=True)
+    expected = ops.convert_to_numpy(reference(x))
+    ours = keras.layers.RNN(HardSigmoidLSTMCell(6), return_sequences=True)
+    ours(x)
+    ours.set_weights(reference.get_weights())
+    np.testing.assert_allclose(ops.convert_to_numpy(ours(x)), expected, rtol=0, atol=1e-6)
+    keras3_gate = keras.layers.LSTM(6, recurrent_activation="hard_sigmoid", return_sequences=True)
+    keras3_gate(x)
+    keras3_gate.set_weights(reference.get_weights())
+    assert np.abs(ops.convert_to_numpy(keras3_gate(x)) - expected).max() > 1e-3  # not the same gate
+
+
 def test_hard_sigmoid_cell_matches_a_numpy_lstm_step():
     rng = np.random.default_rng(0)
     cell = HardSigmoidLSTMCell(4)
