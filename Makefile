@@ -24,17 +24,20 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Unit tests, then every notebook under nbval in quick mode (conftest.py sets KERASLSTM_QUICK=1).
+# Unit tests, then every notebook under nbval in quick mode (conftest.py sets KERASLSTM_MODE=quick).
 # pytest exits 5 when it collects nothing; that is not a failure here.
 test: lint
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests $(NOTEBOOKS) || [ $$? -eq 5 ]
 
 # Every notebook at full size, executed in place (outputs and figures saved; progress bars kept at
-# their last state), then results/summary.md. One notebook: make reproduce NOTEBOOKS=notebooks/01_....ipynb
+# their last state), then results/summary.md. The only target that writes results/ and
+# results/figures/ (KERASLSTM_WRITE_RESULTS=1); other runs write results/local/ or results/quick/.
+# One notebook: make reproduce NOTEBOOKS=notebooks/01_....ipynb
 reproduce: $(STAMP)
 	@for nb in $(NOTEBOOKS); do \
 		echo "== $$nb"; \
-		env -u KERASLSTM_QUICK $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		env -u KERASLSTM_QUICK KERASLSTM_MODE=full KERASLSTM_WRITE_RESULTS=1 \
+			$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.timeout=-1 \
 			--NotebookExporter.preprocessors=nbconvert.preprocessors.CoalesceStreamsPreprocessor \
 			"$$nb" || exit 1; \
@@ -45,8 +48,9 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/lstm_cell.py
 	$(BIN)/python benchmarks/codec.py
 
+# JupyterLab on the notebooks in lab mode: each notebook in a few minutes on 2 CPU cores.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	KERASLSTM_MODE=lab $(BIN)/jupyter lab notebooks
 
 clean:
-	rm -rf $(VENV) results/quick .pytest_cache .ruff_cache
+	rm -rf $(VENV) results/quick results/local student .pytest_cache .ruff_cache

@@ -8,7 +8,7 @@ C++ start-up lines stay out of notebooks whenever it is imported.
 
 import importlib
 
-from keraslstm.config import pick, quick_mode, setup
+from keraslstm.config import mode, pick, quick_mode, set_mode, setup
 
 _LAZY = {
     "Binarizer": "keraslstm.layers",
@@ -31,10 +31,12 @@ __all__ = [
     "data",
     "hard_sigmoid",
     "metrics",
+    "mode",
     "pick",
     "plotting",
     "quick_mode",
     "results",
+    "set_mode",
     "setup",
 ]
 

@@ -1,11 +1,17 @@
-"""Run-wide settings: the quick-mode switch and a one-call notebook setup.
+"""Run-wide settings: the run mode (quick, lab or full) and a one-call notebook setup.
 
-`KERASLSTM_QUICK=1` shrinks data and training so every notebook runs in minutes on 2 CPU cores;
-the test configuration (`conftest.py`) sets it. This module is the only place that reads it.
+Three modes size every notebook:
+- `quick`: a few seconds to minutes per notebook, so the notebooks run as tests (`conftest.py`);
+- `lab` (the default): the same pictures at a size a class can wait for on 2 CPU cores;
+- `full`: the sizes of the committed results (`make reproduce`).
+
+The mode comes from, in order: `set_mode(name)` in a notebook's parameters cell, the environment
+variable `KERASLSTM_MODE=quick|lab|full`, `KERASLSTM_QUICK=1` (the older switch, meaning quick),
+else `lab`, so a student who presses Run All never waits for the full size. This module is the
+only place that reads these variables.
 """
 
 import contextlib
-import functools
 import importlib.abc
 import importlib.util
 import os
@@ -58,26 +64,89 @@ if "tensorflow" not in sys.modules and not any(
 ):
     sys.meta_path.insert(0, _QuietTensorFlowImport())
 
-__all__ = ["quick_mode", "pick", "devices", "setup", "native_stderr_silenced"]
+__all__ = [
+    "MODES",
+    "mode",
+    "set_mode",
+    "quick_mode",
+    "pick",
+    "devices",
+    "setup",
+    "native_stderr_silenced",
+]
 
+MODES = ("quick", "lab", "full")
+DEFAULT_MODE = "lab"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
+_chosen_here = None  # the mode a notebook chose with set_mode, or None
+_minutes = {}  # expected minutes per mode, as the notebook's setup call gave them
 
 
-@functools.cache
-def quick_mode():
-    """True when `KERASLSTM_QUICK` is set to 1/true/yes/on (read once per process)."""
-    value = os.environ.get("KERASLSTM_QUICK", "").strip().lower()
-    if value not in _TRUE | _FALSE:
+def _check_mode(name, where):
+    if name not in MODES:
+        raise ValueError(f"{where} must be one of {', '.join(MODES)}, got {name!r}")
+    return name
+
+
+def _mode_and_source():
+    if _chosen_here is not None:
+        return _chosen_here, "set in this notebook"
+    value = os.environ.get("KERASLSTM_MODE", "").strip().lower()
+    if value:
+        return _check_mode(value, "KERASLSTM_MODE"), "from KERASLSTM_MODE"
+    quick = os.environ.get("KERASLSTM_QUICK", "").strip().lower()
+    if quick not in _TRUE | _FALSE:
         raise ValueError(
-            f"KERASLSTM_QUICK must be one of 1/0/true/false/yes/no/on/off, got {value!r}"
+            f"KERASLSTM_QUICK must be one of 1/0/true/false/yes/no/on/off, got {quick!r}"
         )
-    return value in _TRUE
+    if quick in _TRUE:
+        return "quick", "from KERASLSTM_QUICK"
+    return DEFAULT_MODE, "the default"
 
 
-def pick(full, quick):
-    """`quick` in quick mode, else `full`: the way notebooks size their experiments."""
-    return quick if quick_mode() else full
+def mode():
+    """The run mode: "quick", "lab" or "full" (see the module docstring for where it comes from)."""
+    return _mode_and_source()[0]
+
+
+def set_mode(name):
+    """Choose the mode for this process (a notebook's parameters cell); None keeps the
+    environment's choice. Prints the mode, and its expected time when `setup` was given one.
+
+    Returns the mode now in force.
+    """
+    global _chosen_here
+    if name is not None:
+        _check_mode(name, "set_mode's mode")
+    _chosen_here = name
+    if name is not None:
+        print(f"Mode: {_describe()}")
+    return mode()
+
+
+def quick_mode():
+    """True in quick mode (the test size)."""
+    return mode() == "quick"
+
+
+def pick(full, quick, lab=None):
+    """The value for the current mode: how notebooks size their experiments.
+
+    `lab` defaults to the `quick` value, so `pick(full, quick)` keeps working unchanged.
+    """
+    return {"full": full, "quick": quick, "lab": quick if lab is None else lab}[mode()]
+
+
+def _describe():
+    current, source = _mode_and_source()
+    text = f"{current} ({source})"
+    if current in _minutes:
+        text += f", about {_minutes[current]:g} min on 2 CPU cores"
+    others = [f"{m} {_minutes[m]:g} min" for m in MODES if m != current and m in _minutes]
+    if others:
+        text += f"; {', '.join(others)}"
+    return text
 
 
 def devices():
@@ -101,16 +170,25 @@ def devices():
     return []
 
 
-def setup(seed=42):
-    """Seed Python, NumPy and the backend, and print backend, devices and mode.
+def setup(seed=42, minutes=None):
+    """Seed Python, NumPy and the backend, and print backend, devices, mode and expected time.
 
-    Returns the seed so a notebook can pass it on to data loaders.
+    `minutes` maps modes to the notebook's expected run time on 2 CPU cores, e.g.
+    `{"quick": 1, "lab": 4, "full": 20}`; the line for the current mode is printed (and again by
+    `set_mode` if the parameters cell changes the mode). Returns the seed so a notebook can pass it
+    on to data loaders.
     """
     import keras
 
+    if minutes is not None:
+        unknown = set(minutes) - set(MODES)
+        if unknown:
+            raise ValueError(f"setup's minutes takes the modes {', '.join(MODES)}, got {unknown}")
+        _minutes.clear()
+        _minutes.update(minutes)
     keras.utils.set_random_seed(seed)
     found = devices()
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}")
     print(f"Accelerators: {', '.join(found) if found else 'none (CPU)'}")
-    print(f"Quick mode: {'on' if quick_mode() else 'off (full size)'}; seed {seed}")
+    print(f"Mode: {_describe()}; seed {seed}")
     return seed

@@ -6,7 +6,7 @@ import inspect
 import matplotlib.pyplot as plt
 import numpy as np
 
-from keraslstm.results import results_dir
+from keraslstm.results import relative, results_dir
 
 __all__ = [
     "mosaic",
@@ -120,12 +120,16 @@ def rate_distortion(curves, metric="MS-SSIM", title=None, ax=None, references=No
 
 
 def save_fig(name, fig=None, dpi=150):
-    """Save `fig` (default: the current figure) as `<results>/figures/<name>.png`; returns the path."""
+    """Save `fig` (default: the current figure) as `figures/<name>.png` in this run's results
+    folder (`results.results_dir()`: committed results only under `make reproduce`).
+
+    Returns the path, relative to the project root when it lies inside it.
+    """
     fig = fig if fig is not None else plt.gcf()
     path = results_dir() / "figures" / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
+    return relative(path)
 
 
 def show_source(obj):

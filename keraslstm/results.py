@@ -1,10 +1,16 @@
 """Measured numbers of each notebook, and the summary table that `make reproduce` writes.
 
 `record("05_lstm_image_compression", psnr_db=28.1, ms_ssim_025=dict(claim=..., paper=0.904,
-ours=0.87))` writes `results/05_lstm_image_compression.json`. A value is a number (a plain
-measurement) or a dict with `ours` and optionally `paper`, `claim` and `note` (the caveat a
-reader of the summary needs: budget, test set, what the verdict rests on). In quick mode the files go
-to `results/quick/`, so test runs never overwrite the numbers of a full run.
+ours=0.87))` writes `05_lstm_image_compression.json` to this run's folder. A value is a number (a
+plain measurement) or a dict with `ours` and optionally `paper`, `claim` and `note` (the caveat a
+reader of the summary needs: budget, test set, what the verdict rests on).
+
+Where a run writes (numbers and figures alike), so that a student's run never touches the
+committed results and `git pull` never conflicts:
+- `results/` itself: full mode with `KERASLSTM_WRITE_RESULTS=1`, which only `make reproduce` sets;
+- `results/quick/`: quick mode (the tests);
+- `results/local/`: every other run (lab mode, or full size run interactively).
+`results/quick/` and `results/local/` are ignored by git.
 `keraslstm.results.main()` (run by `make reproduce`) builds `results/summary.md` from the full-run files.
 """
 
@@ -13,22 +19,68 @@ import math
 import os
 from pathlib import Path
 
-from keraslstm.config import quick_mode
+from keraslstm.config import mode, quick_mode
 
-__all__ = ["results_dir", "record", "load", "summary", "markdown_table"]
+__all__ = [
+    "project_root",
+    "results_dir",
+    "relative",
+    "record",
+    "load",
+    "summary",
+    "markdown_table",
+]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def project_root():
+    """The folder holding pyproject.toml at or above the working directory (notebooks run in
+    `notebooks/`), else the working directory."""
+    here = Path.cwd().resolve()
+    return next((p for p in (here, *here.parents) if (p / "pyproject.toml").exists()), here)
+
+
+def _writes_committed_results():
+    value = os.environ.get("KERASLSTM_WRITE_RESULTS", "").strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise ValueError(
+            f"KERASLSTM_WRITE_RESULTS must be one of 1/0/true/false/yes/no/on/off, got {value!r}"
+        )
+    return value in _TRUE
 
 
 def results_dir(quick=None):
-    """`$KERASLSTM_RESULTS`, else `results/` in the project root (the folder with pyproject.toml
-    above the working directory), else `./results`; with `quick/` below it in quick mode."""
+    """The results folder: `$KERASLSTM_RESULTS`, else `results/` in the project root.
+
+    `quick=False` is the committed full-run results (what `load` and `main` read), `quick=True`
+    its `quick/` subfolder. The default is where this run writes: `quick/` in quick mode, the
+    results folder itself in full mode under `KERASLSTM_WRITE_RESULTS=1` (`make reproduce`), and
+    `local/` otherwise.
+    """
     if "KERASLSTM_RESULTS" in os.environ:
         root = Path(os.environ["KERASLSTM_RESULTS"])
     else:
-        here = Path.cwd().resolve()
-        project = next((p for p in (here, *here.parents) if (p / "pyproject.toml").exists()), here)
-        root = project / "results"
-    quick = quick_mode() if quick is None else quick
-    return root / "quick" if quick else root
+        root = project_root() / "results"
+    if quick is not None:
+        return root / "quick" if quick else root
+    current, write = mode(), _writes_committed_results()
+    if current == "quick":
+        return root / "quick"
+    if current == "full" and write:
+        return root
+    return root / "local"
+
+
+def relative(path):
+    """`path` relative to the project root when it lies inside it (what notebooks print: no
+    machine's folder names in committed outputs), else unchanged."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(project_root())
+    except ValueError:
+        return path
 
 
 _KEYS = ("claim", "paper", "ours", "note")
@@ -49,15 +101,18 @@ def _entry(name, value):
 
 
 def record(notebook, **figures):
-    """Write `figures` (name -> number or {claim, paper, ours}) to `<results_dir>/<notebook>.json`."""
+    """Write `figures` (name -> number or {claim, paper, ours}) to `<results_dir()>/<notebook>.json`.
+
+    Returns the file's path, relative to the project root when it lies inside it.
+    """
     if not figures:
         raise ValueError("record needs at least one figure, e.g. record('01_x', psnr_db=20.5)")
     entries = {name: _entry(name, value) for name, value in figures.items()}
     path = results_dir() / f"{notebook}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"notebook": notebook, "quick_mode": quick_mode(), "figures": entries}
+    payload = {"notebook": notebook, "mode": mode(), "quick_mode": quick_mode(), "figures": entries}
     path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
-    return path
+    return relative(path)
 
 
 def load(directory=None):
@@ -115,5 +170,5 @@ def main():
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "summary.md"
     path.write_text(summary(directory) + "\n")
-    print(f"wrote {path}")
+    print(f"wrote {relative(path)}")
     return path

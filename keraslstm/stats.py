@@ -16,6 +16,7 @@ verdicts are "holds", "does not hold", "inconclusive" (inside the noise) and "no
 """
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,13 +98,14 @@ def wilson_interval(successes, n, level=0.95):
 
 
 def mean_sd(values, digits=3):
-    """'mean ± sd (n)' with `digits` significant digits: how a notebook quotes per-seed values."""
+    """'mean ± sd (n)', the mean to `digits` significant digits and the standard deviation to 2:
+    how a notebook quotes per-seed values."""
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if len(values) == 0:
         raise ValueError("mean_sd needs at least one value")
     if len(values) == 1:
         return f"{values[0]:.{digits}g} (1 seed)"
-    return f"{values.mean():.{digits}g} ± {values.std(ddof=1):.{digits}g} ({len(values)})"
+    return f"{values.mean():.{digits}g} ± {values.std(ddof=1):.2g} ({len(values)})"
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,9 @@ def compare(a, b, higher_is_better=True, names=("A", "B"), digits=3, alpha=ALPHA
     if a.std() == 0 and b.std() == 0:
         p = 1.0 if gap == 0 else 0.0
     else:
-        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+        with warnings.catch_warnings():  # nearly equal values: scipy warns, the p-value stands
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
     verdict = INCONCLUSIVE if p >= alpha else (HOLDS if gap > 0 else DOES_NOT_HOLD)
     ours = f"{names[0]} {mean_sd(a, digits)} vs {names[1]} {mean_sd(b, digits)}"
     rule = f"Welch t-test, {'higher' if higher_is_better else 'lower'} is better"
@@ -164,8 +168,10 @@ def level(values, target, at_least=True, digits=3, alpha=ALPHA):
         gap = values.mean() - target
         above, below = (0.0, 1.0) if gap > 0 else (1.0, 0.0) if gap < 0 else (1.0, 1.0)
     else:
-        above = float(stats.ttest_1samp(values, target, alternative="greater").pvalue)
-        below = float(stats.ttest_1samp(values, target, alternative="less").pvalue)
+        with warnings.catch_warnings():  # nearly equal values: scipy warns, the p-value stands
+            warnings.simplefilter("ignore", RuntimeWarning)
+            above = float(stats.ttest_1samp(values, target, alternative="greater").pvalue)
+            below = float(stats.ttest_1samp(values, target, alternative="less").pvalue)
     p_for, p_against = (above, below) if at_least else (below, above)
     rule = f"one-sided t-test against {target:g} ({'at least' if at_least else 'at most'})"
     return Verdict(

@@ -1,9 +1,9 @@
 """keraslstm.results and keraslstm.plotting."""
 
 import json
-import os
 import subprocess
 import sys
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -42,6 +42,46 @@ def test_record_writes_quick_runs_apart_from_full_runs(results_root):
     assert results.load(results_root) == []
 
 
+@pytest.mark.parametrize(
+    "mode, write, folder",
+    [
+        ("quick", "", "quick"),
+        ("quick", "1", "quick"),  # a quick run never replaces the committed numbers
+        ("lab", "", "local"),
+        ("lab", "1", "local"),
+        ("full", "", "local"),  # full size run by hand: still not the committed results
+        ("full", "1", "."),  # make reproduce
+    ],
+)
+def test_only_make_reproduce_writes_the_committed_results(
+    results_root, monkeypatch, mode, write, folder
+):
+    monkeypatch.setenv("KERASLSTM_MODE", mode)
+    monkeypatch.setenv("KERASLSTM_WRITE_RESULTS", write)
+    expected = (results_root / folder).resolve()
+    assert results.results_dir().resolve() == expected
+    assert results.record("01_demo", psnr_db=1.0).parent.resolve() == expected
+    assert json.loads((expected / "01_demo.json").read_text())["mode"] == mode
+    assert plotting.save_fig("demo").resolve() == expected / "figures" / "demo.png"
+    assert results.results_dir(quick=False) == results_root  # what load() and main() read
+    monkeypatch.setenv("KERASLSTM_WRITE_RESULTS", "sometimes")
+    with pytest.raises(ValueError, match="KERASLSTM_WRITE_RESULTS must be one of"):
+        results.results_dir()
+
+
+def test_paths_in_the_project_are_given_relative_to_its_root(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")  # where Jupyter runs a notebook
+    monkeypatch.delenv("KERASLSTM_RESULTS", raising=False)
+    monkeypatch.setenv("KERASLSTM_MODE", "lab")
+    path = results.record("01_demo", psnr_db=1.0)
+    assert path == Path("results/local/01_demo.json")  # printed in notebooks: no machine path
+    assert (tmp_path / path).exists()
+    assert plotting.save_fig("demo") == Path("results/local/figures/demo.png")
+    assert results.relative(tmp_path.parent / "x.png") == tmp_path.parent / "x.png"
+
+
 def test_record_refuses_malformed_figures(results_root):
     with pytest.raises(ValueError, match="at least one figure"):
         results.record("01_demo")
@@ -63,10 +103,9 @@ def test_summary_tabulates_full_runs(results_root):
     assert "## 05_codec" in text
     assert "| beats JPEG | 0.904 | 0.8712 | Kodak |" in text
     assert "| seconds | - | 61 |  |" in text
-    env = {**os.environ, "KERASLSTM_QUICK": "0"}
     (results_root / "benchmarks.json").write_text('{"lstm_cell": {}}')  # not a notebook record
     code = "from keraslstm.results import main; main()"
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     assert (results_root / "summary.md").read_text().strip() == text.strip()
 
 

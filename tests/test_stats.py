@@ -45,6 +45,7 @@ def test_wilson_interval_hand_case():
 def test_mean_sd_quotes_mean_spread_and_seed_count():
     assert stats.mean_sd([1.0, 2.0, 3.0]) == "2 ± 1 (3)"
     assert stats.mean_sd([0.12345, 0.12345], digits=2) == "0.12 ± 0 (2)"
+    assert stats.mean_sd([619.0, 622.1, 616.0], digits=3) == "619 ± 3.1 (3)"  # spread to 2 digits
     assert stats.mean_sd([7.0]) == "7 (1 seed)"
     with pytest.raises(ValueError, match="at least one value"):
         stats.mean_sd([])
