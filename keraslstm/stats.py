@@ -7,6 +7,8 @@ A notebook judges each claim of its paper with one rule and gets a `Verdict`:
   (`scipy.stats.ttest_1samp`);
 - `counts(k_a, n_a, k_b, n_b)`: how often something happened (collapsed seeds), Fisher's exact test
   (`scipy.stats.fisher_exact`);
+- `exact(holds, ours)`: a claim about a noise-free quantity (a parameter count), decided without
+  a test and left out of Holm's correction;
 - `not_testable(why)`: a model failed the sanity floor its notebook sets (a collapsed generator, a
   predictor that beats no trivial baseline, a detector at chance), so a comparison is no evidence.
 `verdict_table(rows)` applies Holm's correction across the rows of one table and renders it. The
@@ -33,6 +35,7 @@ __all__ = [
     "compare",
     "level",
     "counts",
+    "exact",
     "not_testable",
     "holm",
     "claim",
@@ -195,6 +198,14 @@ def counts(k_a, n_a, k_b, n_b, fewer_is_better=True, names=("A", "B"), alpha=ALP
     return Verdict(verdict, p, "Fisher's exact test", ours, {"a": (k_a, n_a), "b": (k_b, n_b)})
 
 
+def exact(holds, ours, rule="exact count, no noise"):
+    """The verdict of a claim about a quantity without noise (a parameter count, a file's size in
+    bytes): "holds" or "does not hold" as measured, with no p-value, so Holm leaves it out."""
+    if not isinstance(holds, bool | np.bool_):
+        raise TypeError(f"exact needs holds as a bool (the measured outcome), got {holds!r}")
+    return Verdict(HOLDS if holds else DOES_NOT_HOLD, None, rule, ours)
+
+
 def not_testable(why, ours="-"):
     """The verdict for a claim whose model failed its sanity floor; `why` names the failure."""
     if not why:
@@ -276,7 +287,7 @@ def verdict_table(rows, alpha=ALPHA):
     """Holm-correct the claims of one notebook (rows from `claim`) and return the table.
 
     A decisive row whose adjusted p is not below `alpha` becomes "inconclusive"; "not testable"
-    rows take no part in the correction.
+    and `exact` rows (no p-value) take no part in the correction.
     """
     if not rows:
         raise ValueError("verdict_table needs at least one claim")

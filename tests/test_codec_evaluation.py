@@ -6,6 +6,7 @@ import io
 import keras
 import numpy as np
 import pytest
+from matplotlib.colors import same_color
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
@@ -139,3 +140,6 @@ def test_learning_curve_figure_has_a_line_per_run():
     assert [list(line.get_xdata()) for line in left.lines] == [[2000, 2250], [2000]]
     assert list(right.lines[0].get_ydata()) == pytest.approx([0.9, 0.91])
     assert "MS-SSIM" in left.get_ylabel() and "steps" in left.get_xlabel()
+    coloured = ev.plot_learning_curve(curve, colours={"balanced": "tab:cyan"})
+    first, second = (line.get_color() for line in coloured.axes[0].lines)
+    assert same_color(first, "tab:blue") and same_color(second, "tab:cyan")  # cycle, then named

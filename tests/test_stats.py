@@ -140,11 +140,13 @@ def test_verdict_table_turns_rows_that_fail_holm_into_inconclusive():
         stats.claim("weak", weak, scope="toy, 3 seeds"),
         stats.claim("weaker", weaker, scope="toy, 3 seeds"),
         stats.claim("broken", stats.not_testable("collapsed: recall 0.01")),
+        stats.claim("counted", stats.exact(False, "1,000 vs 1,000")),
     ]
     table = stats.verdict_table(rows)
     assert [row["Holm p"] for row in table.rows] == pytest.approx(
-        [3 * strong.p, 2 * weak.p, 2 * weak.p, None]  # the last rank is lifted to stay monotone
+        [3 * strong.p, 2 * weak.p, 2 * weak.p, None, None]  # the last rank is lifted: monotone
     )
+    assert table.verdict_of("counted") == "does not hold"  # exact rows keep their verdict
     assert table.verdict_of("strong") == "holds"
     assert table.verdict_of("weak") == table.verdict_of("weaker") == "inconclusive"
     assert table.rows[1]["uncorrected"] == "holds"
@@ -163,3 +165,11 @@ def test_verdict_table_turns_rows_that_fail_holm_into_inconclusive():
         stats.verdict_table([])
     with pytest.raises(ValueError, match="needs the reason"):
         stats.not_testable("")
+
+
+def test_exact_decides_without_a_test():
+    assert stats.exact(True, "3 vs 5").verdict == "holds"
+    result = stats.exact(np.int64(7) < np.int64(7), "7 vs 7")  # numpy's bool counts too
+    assert (result.verdict, result.p, result.ours) == ("does not hold", None, "7 vs 7")
+    with pytest.raises(TypeError, match="holds as a bool"):
+        stats.exact("holds", "3 vs 5")

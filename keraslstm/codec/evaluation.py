@@ -231,17 +231,21 @@ def format_bd_table(summaries):
     return "\n".join(lines)
 
 
-def plot_learning_curve(curve):
+def plot_learning_curve(curve, colours=None):
     """Held-out MS-SSIM after 2 and 8 whole iterations (0.25 and 1 bpp before lossless coding)
-    against training steps, one line per run of `results/codec_learning_curve.json`."""
+    against training steps, one line per run of `results/codec_learning_curve.json`.
+
+    `colours` maps run names to colours, so a notebook can keep one colour per arm across its
+    figures; runs it does not name take matplotlib's colour cycle.
+    """
     import matplotlib.pyplot as plt
 
     labels = {"l1": "L1 loss (as shipped)", "balanced": "balanced per-iteration loss (A/B)"}
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = {run: (colours or {}).get(run, cycle[i % len(cycle)]) for i, run in enumerate(curve["runs"])}  # fmt: skip
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     for axis, key, k in zip(axes, ("ms_ssim@0.25", "ms_ssim@1"), (2, 8), strict=True):
-        for run, colour in zip(
-            curve["runs"], ("tab:blue", "tab:orange", "tab:green"), strict=False
-        ):
+        for run, colour in colours.items():
             points = curve["runs"][run]
             axis.plot([p["step"] for p in points], [p[key] for p in points], "o-", color=colour,
                       label=labels.get(run, run))  # fmt: skip
