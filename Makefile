@@ -1,18 +1,19 @@
-# `make test` and `make reproduce` each set up everything they need (venv, requirements, package).
+# `make test` and `make reproduce` each set up everything they need (venv, the locked versions of
+# requirements-lock.txt, the package). Without make: pip install -e ".[dev]" (see README).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: test reproduce lab benchmark lint format clean
+.PHONY: test reproduce lab student benchmark mutate lint format clean
 
-$(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; assert (3, 10) <= v <= (3, 12), \
-		f"keraslstm needs Python 3.10 to 3.12, $(PYTHON) is {v[0]}.{v[1]}; run make PYTHON=python3.11"'
+$(STAMP): requirements-lock.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; assert (3, 11) <= v <= (3, 13), \
+		f"keraslstm needs Python 3.11 to 3.13, $(PYTHON) is {v[0]}.{v[1]}; run make PYTHON=python3.11"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -44,13 +45,25 @@ reproduce: $(STAMP)
 	done
 	$(BIN)/python -c 'from keraslstm.results import main; main()'
 
+# Student versions of the notebooks in student/ (ignored by git): every solution cell removed, an
+# empty cell under each exercise. The committed notebooks keep the solutions, collapsed.
+student: $(STAMP)
+	$(BIN)/python -m keraslstm.classroom notebooks student
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/lstm_cell.py
 	$(BIN)/python benchmarks/codec.py
+
+# Mutation testing (slow, so not part of `make test`): mutmut ([tool.mutmut] in pyproject.toml)
+# mutates the codec's file format, entropy coder and rate control, metrics, config and stats, one
+# module at a time, and runs the fast tests that cover each mutant; the share killed per module
+# goes to results/mutation.json. One module: make mutate MUTATE=keraslstm/metrics.py
+mutate: $(STAMP)
+	$(BIN)/python benchmarks/mutation.py $(MUTATE)
 
 # JupyterLab on the notebooks in lab mode: each notebook in a few minutes on 2 CPU cores.
 lab: $(STAMP)
 	KERASLSTM_MODE=lab $(BIN)/jupyter lab notebooks
 
 clean:
-	rm -rf $(VENV) results/quick results/local student .pytest_cache .ruff_cache
+	rm -rf $(VENV) results/quick results/local student mutants .pytest_cache .ruff_cache

@@ -1,6 +1,7 @@
 """keraslstm: the shared Keras 3 package behind the five paper notebooks.
 
-The layers use `keras.ops` only, so they run on the TensorFlow, JAX and PyTorch backends.
+The layers use `keras.ops` only, so they run on TensorFlow and JAX (tested); the README's
+backend table says which models also train on JAX.
 `import keraslstm` is cheap: it imports no Keras, TensorFlow, matplotlib or scipy; the names
 below load their module on first use (PEP 562), and `keraslstm.config` makes sure TensorFlow's
 C++ start-up lines stay out of notebooks whenever it is imported.
@@ -8,7 +9,7 @@ C++ start-up lines stay out of notebooks whenever it is imported.
 
 import importlib
 
-from keraslstm.config import mode, pick, quick_mode, set_mode, setup
+from keraslstm.config import mode, pick, progress, quick_mode, set_mode, setup
 
 _LAZY = {
     "Binarizer": "keraslstm.layers",
@@ -19,7 +20,7 @@ _LAZY = {
     "HardSigmoidLSTMCell": "keraslstm.cells",
     "hard_sigmoid": "keraslstm.cells",
 }
-_SUBMODULES = {"data", "metrics", "plotting", "results"}
+_SUBMODULES = {"data", "metrics", "plotting", "results", "timing"}
 
 __all__ = [
     "Binarizer",
@@ -34,10 +35,12 @@ __all__ = [
     "mode",
     "pick",
     "plotting",
+    "progress",
     "quick_mode",
     "results",
     "set_mode",
     "setup",
+    "timing",
 ]
 
 

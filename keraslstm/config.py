@@ -72,6 +72,7 @@ __all__ = [
     "pick",
     "devices",
     "setup",
+    "progress",
     "native_stderr_silenced",
 ]
 
@@ -147,6 +148,26 @@ def _describe():
     if others:
         text += f"; {', '.join(others)}"
     return text
+
+
+def _in_notebook():
+    """True when stdout is a Jupyter kernel's output stream."""
+    return type(sys.stdout).__module__.startswith("ipykernel")
+
+
+def progress(iterable=None, **options):
+    """A tqdm progress bar that a notebook shows as plain output.
+
+    In a Jupyter kernel it writes to stdout, updated at most every 5 seconds (JupyterLab paints
+    stderr pink, as if it were an error, and a saved notebook keeps every update); in a terminal
+    it writes to stderr as tqdm does. `options` go to `tqdm.tqdm` and win over these defaults.
+    """
+    from tqdm import tqdm
+
+    notebook = _in_notebook()
+    options.setdefault("file", sys.stdout if notebook else sys.stderr)
+    options.setdefault("mininterval", 5.0 if notebook else 0.1)
+    return tqdm(iterable, **options)
 
 
 def devices():

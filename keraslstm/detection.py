@@ -1,4 +1,4 @@
-"""Real-vs-fake detection for notebook 04 (paper 003): train a detector, score it, keep snapshots.
+"""Real-vs-fake detection for notebook 04 (Somasekar & Naveen 2021): train a detector, score it, keep snapshots.
 
 A detector is any network from `keraslstm.networks` with one logit out (positive: real), e.g.
 `dcgan_discriminator` or `row_lstm_discriminator`, trained from scratch with binary
@@ -45,17 +45,21 @@ def real_vs_fake(real, fake, seed=0):
     return x[order], y[order]
 
 
-def train_detector(model, x, y, epochs=10, batch_size=32, learning_rate=2e-3, seed=0):
+def train_detector(model, x, y, epochs=10, batch_size=32, learning_rate=2e-3, seed=0, callbacks=()):
     """Fit `model` (one logit, positive means real) with Adam and binary cross-entropy.
 
-    Returns the per-epoch training losses. Seeds Keras's shuffling and dropout with `seed`.
+    Returns the per-epoch training losses. Seeds Keras's shuffling and dropout with `seed`;
+    `callbacks` go to `fit` (e.g. `keraslstm.timing.Throughput(len(x))`).
     """
     keras.utils.set_random_seed(seed)
     model.compile(
         keras.optimizers.Adam(learning_rate),
         keras.losses.BinaryCrossentropy(from_logits=True),
     )
-    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True)
+    history = model.fit(
+        x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True,
+        callbacks=list(callbacks),
+    )  # fmt: skip
     return history.history["loss"]
 
 

@@ -1,4 +1,4 @@
-"""The random-forest image generator ("RFAGM") that paper 000 uses as its control group (notebook 01).
+"""The random-forest image generator ("RFAGM") that the DLSTM paper uses as its control group (notebook 01).
 
 The paper never describes it, so this is the plainest model that fits its role: images are coded
 by PCA, a scikit-learn random forest maps a code back to pixels, and new images of a class come

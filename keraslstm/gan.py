@@ -1,4 +1,4 @@
-"""GANs for notebook 02 (seed 001): the original GAN, DCGAN, CGAN, LSGAN and WGAN-GP.
+"""GANs for notebook 02 (Li's survey): the original GAN, DCGAN, CGAN, LSGAN and WGAN-GP.
 
 One `GAN` model takes a generator, a discriminator (logits out) and a loss variant from the
 table `LOSSES`: each entry is a `GANLoss`, a (discriminator loss, generator loss) pair of
@@ -13,7 +13,8 @@ table `LOSSES`: each entry is a `GANLoss`, a (discriminator loss, generator loss
 
 The networks come from `keraslstm.networks`. With `num_classes`, both networks also take a
 one-hot label (CGAN, Mirza 2014). The train step uses `tf.GradientTape`, so it needs the
-TensorFlow backend.
+TensorFlow backend: `compile` says so under any other (generating from loaded weights works
+everywhere).
 """
 
 from collections.abc import Callable
@@ -41,6 +42,7 @@ __all__ = [
     "wasserstein_generator",
     "interpolates",
     "gradient_penalty",
+    "require_tensorflow",
 ]
 
 
@@ -123,6 +125,17 @@ LOSSES = {
 }
 
 
+def require_tensorflow(model):
+    """Refuse to compile `model` for training on a backend other than TensorFlow, naming it."""
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise NotImplementedError(
+            f"{type(model).__name__} trains only on the TensorFlow backend (its train_step uses "
+            f"tf.GradientTape); KERAS_BACKEND is {backend!r}. Train it under TensorFlow; its "
+            f"saved weights load and generate under {backend!r}."
+        )
+
+
 def _variant(loss):
     if loss not in LOSSES:
         raise ValueError(f"Unknown GAN loss {loss!r}; valid: {', '.join(map(repr, LOSSES))}")
@@ -175,6 +188,7 @@ class GAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+        require_tensorflow(self)
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)

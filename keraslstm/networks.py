@@ -8,11 +8,11 @@ Builders return plain functional `keras.Model`s. Images are `(batch, height, wid
 - MLP encoder and decoder of the VAE family, and the convolutional VAE's encoder (the DCGAN
   discriminator's body with Gaussian heads; its decoder is the DCGAN generator) (notebook 02;
   Kingma 2014).
-- The row-reading LSTM encoder of DLSTM and its convolutional ablation (notebook 01, paper 000).
-- The row-reading LSTM discriminator and real-vs-fake detector (notebook 04, paper 003).
+- The row-reading LSTM encoder of DLSTM and its convolutional ablation (notebook 01, the DLSTM paper).
+- The row-reading LSTM discriminator and real-vs-fake detector (notebook 04, Somasekar & Naveen 2021).
 - Next-frame predictors (ConvLSTM encoder-forecaster, CNN-only, copy-last-frame), the hybrid
   LSTM + CNN generator with optional attention, and a discriminator transferred from the digit
-  classifier (notebook 03, paper 002; Shi 2015, Srivastava 2015).
+  classifier (notebook 03, Vinay et al.; Shi 2015, Srivastava 2015).
 """
 
 import keras
@@ -199,7 +199,7 @@ def conv_encoder(
     return _gaussian_heads(x, latent_dim, inputs, "conv_encoder")
 
 
-# Notebook 04 (paper 003): an LSTM that reads an image row by row as a discriminator / detector.
+# Notebook 04 (Somasekar & Naveen 2021): an LSTM that reads an image row by row as a discriminator / detector.
 
 
 def row_lstm_discriminator(image_shape=(28, 28, 1), units=32, bidirectional=False):
@@ -236,7 +236,7 @@ def row_lstm_units(n_params, image_shape=(28, 28, 1), bidirectional=False):
     return max(1, int(round(units)))
 
 
-# Notebook 03 (paper 002): frame predictors, a hybrid LSTM + CNN generator, transfer discriminator.
+# Notebook 03 (Vinay et al.): frame predictors, a hybrid LSTM + CNN generator, transfer discriminator.
 
 
 def _check_frames(frame_shape, input_frames):
@@ -346,7 +346,7 @@ def hybrid_generator(
     attention_heads=0,
     gate="hard_sigmoid",
 ):
-    """Paper 002's hybrid: an LSTM emits a coarse feature map row by row, a CNN adds the detail.
+    """Vinay et al.'s hybrid: an LSTM emits a coarse feature map row by row, a CNN adds the detail.
 
     At each of `side / 4` steps the LSTM (`HardSigmoidLSTMCell`, `units`) reads its own linear
     projection of the noise and the label (one dense layer, reshaped into a sequence: identical
@@ -395,7 +395,7 @@ def attention_scores_model(generator):
 
 
 def transfer_discriminator(classifier, num_classes=None, fine_tune=True, pretrained=True):
-    """A discriminator that starts from a trained digit classifier (transfer learning, paper 002).
+    """A discriminator that starts from a trained digit classifier (transfer learning, Vinay et al.).
 
     The classifier's layers up to its "features" layer are copied (fresh weights-identical layers,
     so the original is untouched) and topped with one logit; with `num_classes` the one-hot label
@@ -421,7 +421,7 @@ def transfer_discriminator(classifier, num_classes=None, fine_tune=True, pretrai
     return _model(image, label, layers.Dense(1)(x), "transfer_discriminator")
 
 
-# Notebook 02 (paper 001): the convolutional VAE, with the DCGAN's networks.
+# Notebook 02 (Li's survey): the convolutional VAE, with the DCGAN's networks.
 
 
 def dcgan_encoder(latent_dim, image_shape=(28, 28, 1), num_classes=None, width=64):

@@ -21,15 +21,23 @@ __all__ = [
 
 
 def mosaic(images, ncols):
-    """Tile `(n, H, W)` or `(n, H, W, C)` images, n a multiple of `ncols`, into one array for `imshow`."""
+    """Tile `(n, H, W)` or `(n, H, W, C)` images, n a multiple of `ncols`, into one array for `imshow`.
+
+    `skimage.util.montage` does the tiling; this wrapper fixes the grid to `ncols` columns and
+    refuses a partial last row rather than padding it with a fill colour.
+    """
+    from skimage.util import montage
+
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
-    n, h, w = images.shape[:3]
+    if images.ndim not in (3, 4):
+        raise ValueError(f"mosaic takes (n, H, W) or (n, H, W, C) images, got {images.shape}")
+    n = len(images)
     if n % ncols:
         raise ValueError(f"mosaic needs a multiple of ncols={ncols} images, got {n}")
-    rows = images.reshape(n // ncols, ncols, h, w, *images.shape[3:])
-    return rows.swapaxes(1, 2).reshape(n // ncols * h, ncols * w, *images.shape[3:])
+    channel_axis = -1 if images.ndim == 4 else None
+    return montage(images, grid_shape=(n // ncols, ncols), channel_axis=channel_axis)
 
 
 def image_grid(images, ncols=8, titles=None, scale=1.2, suptitle=None):

@@ -1,16 +1,17 @@
-"""VAEs for notebook 02 (seed 001): VAE, beta-VAE, conditional VAE, deep VAE and VAE-GAN.
+"""VAEs for notebook 02 (Li's survey): VAE, beta-VAE, conditional VAE, deep VAE and VAE-GAN.
 
 `VAE` minimises reconstruction (Bernoulli cross-entropy summed over pixels) plus `beta` times
 the KL divergence to N(0, I) (Kingma 2014; beta-VAE: Higgins 2017), through `compute_loss`, so
 its training is backend-agnostic. `num_classes` conditions encoder and decoder on a one-hot label
 (CVAE, Sohn 2015); `hidden` sets the depth (deep VAE). `VAEGAN` adds a discriminator on the
-decoder's outputs (Larsen 2016) and trains with two optimizers (TensorFlow backend).
+decoder's outputs (Larsen 2016) and trains with two optimizers (TensorFlow backend only; its
+`compile` says so under any other).
 """
 
 import keras
 from keras import ops
 
-from keraslstm.gan import discriminator_loss, generator_loss
+from keraslstm.gan import discriminator_loss, generator_loss, require_tensorflow
 from keraslstm.networks import latent_inputs
 
 __all__ = ["VAE", "VAEGAN", "kl_divergence"]
@@ -133,6 +134,7 @@ class VAEGAN(VAE):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
 
     def compile(self, optimizer=None, d_optimizer=None, **kwargs):
+        require_tensorflow(self)
         super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
 

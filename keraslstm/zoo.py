@@ -1,4 +1,4 @@
-"""The generative models of notebook 02 (seed 001), built, trained and scored by name.
+"""The generative models of notebook 02 (Li's survey), built, trained and scored by name.
 
 The survey's ten models (GAN, DCGAN, CGAN, LSGAN, WGAN-GP; VAE, beta-VAE, CVAE, deep VAE,
 VAE-GAN), plus the controls the notebook needs: the MLP GAN with each ingredient of WGAN-GP on

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from references import conv_same
 
 from keraslstm import ConvLSTMCell, ConvRNN, HardSigmoidLSTMCell, hard_sigmoid
 from keraslstm.cells import gate_function
@@ -39,6 +40,21 @@ def test_sigmoid_cell_matches_keras_lstm(return_state):
     ours.set_weights(reference.get_weights())
     for got, want in zip(keras.tree.flatten(ours(x)), keras.tree.flatten(expected), strict=True):
         np.testing.assert_allclose(ops.convert_to_numpy(got), ops.convert_to_numpy(want), atol=1e-5)
+
+
+def test_keras_lstm_with_the_papers_hard_sigmoid_computes_what_our_cell_computes():
+    """The benchmark's "keras LSTM (paper's hard sigmoid)" differs from our cell only in code."""
+    x = np.random.default_rng(1).normal(size=(3, 9, 5)).astype("float32") * 3  # gates saturate
+    reference = keras.layers.LSTM(6, recurrent_activation=hard_sigmoid, return_sequences=True)
+    expected = ops.convert_to_numpy(reference(x))
+    ours = keras.layers.RNN(HardSigmoidLSTMCell(6), return_sequences=True)
+    ours(x)
+    ours.set_weights(reference.get_weights())
+    np.testing.assert_allclose(ops.convert_to_numpy(ours(x)), expected, rtol=0, atol=1e-6)
+    keras3_gate = keras.layers.LSTM(6, recurrent_activation="hard_sigmoid", return_sequences=True)
+    keras3_gate(x)
+    keras3_gate.set_weights(reference.get_weights())
+    assert np.abs(ops.convert_to_numpy(keras3_gate(x)) - expected).max() > 1e-3  # not the same gate
 
 
 def test_hard_sigmoid_cell_matches_a_numpy_lstm_step():
@@ -98,21 +114,6 @@ def test_conv_cell_matches_keras_conv_lstm2d_with_copied_weights(gate):
         np.testing.assert_allclose(ops.convert_to_numpy(got), ops.convert_to_numpy(want), atol=1e-5)
 
 
-def _conv_same(x, kernel, stride):
-    """TensorFlow's "same" convolution by hand: out = ceil(in / stride), extra padding after."""
-    k = kernel.shape[0]
-    out_h, out_w = -(-x.shape[1] // stride), -(-x.shape[2] // stride)
-    pad_h = max((out_h - 1) * stride + k - x.shape[1], 0)
-    pad_w = max((out_w - 1) * stride + k - x.shape[2], 0)
-    padded = np.pad(x, ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)))  # fmt: skip
-    out = np.zeros((x.shape[0], out_h, out_w, kernel.shape[-1]))
-    for i in range(out_h):
-        for j in range(out_w):
-            patch = padded[:, i * stride : i * stride + k, j * stride : j * stride + k]
-            out[:, i, j] = np.einsum("bxyc,xyco->bo", patch, kernel)
-    return out
-
-
 def test_conv_cell_with_separate_kernels_and_stride_matches_a_numpy_step():
     """Toderici's case Keras cannot express: 3x3 input kernel with stride 2, 1x1 hidden kernel."""
     rng = np.random.default_rng(0)
@@ -123,7 +124,7 @@ def test_conv_cell_with_separate_kernels_and_stride_matches_a_numpy_step():
     kernel, recurrent, bias = (rng.normal(0, 0.5, w.shape).astype("float32") for w in cell.get_weights())  # fmt: skip
     cell.set_weights([kernel, recurrent, bias])
     h, (h_state, c) = cell(x, [h0, c0])
-    z = _conv_same(x, kernel, 2) + _conv_same(h0, recurrent, 1) + bias
+    z = conv_same(x, kernel, 2) + conv_same(h0, recurrent, 1) + bias
     i, f, g, o = np.split(z, 4, axis=-1)  # Keras's gate order
     gate = lambda v: np.clip(0.2 * v + 0.5, 0, 1)  # noqa: E731
     c_expected = gate(f) * c0 + gate(i) * np.tanh(g)

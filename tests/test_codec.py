@@ -91,6 +91,16 @@ def test_smooth_l1_matches_its_definition():
     np.testing.assert_allclose(ops.convert_to_numpy(smooth_l1(e)), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("delta", [1.0, 0.25])
+def test_smooth_l1_is_keras_huber_divided_by_delta(delta):
+    rng = np.random.default_rng(0)
+    target = rng.random((4, 8, 8, 3)).astype("float32")
+    prediction = target + rng.normal(0, 0.5, target.shape).astype("float32")
+    huber = keras.losses.Huber(delta=delta)(target, prediction)
+    ours = ops.mean(smooth_l1(prediction - target, delta))
+    np.testing.assert_allclose(float(ours), float(huber) / delta, rtol=1e-5)
+
+
 def test_codec_round_trips_through_keras_file(tmp_path):
     model = ResidualLSTMCodec(**{**TINY, "decoder": "recovery"})
     x = np.random.default_rng(0).random((1, 32, 32, 3)).astype("float32")

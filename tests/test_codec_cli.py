@@ -167,3 +167,31 @@ def test_progress_bar_follows_the_callback_and_only_where_offered():
         assert bar.bar.n == 4
     args.quiet = True
     assert _ProgressBar(args, "compress").keywords(with_progress) == {}
+
+
+def test_train_options_reach_the_model_it_trains(tmp_path, monkeypatch):
+    from keraslstm.codec import training
+    from keraslstm.codec.__main__ import parser
+
+    trained = []
+    monkeypatch.setattr(training, "train", lambda model, *a, **k: trained.append(model) or (model, []))  # fmt: skip
+    monkeypatch.setattr(training, "training_images", lambda source: [])
+    argv = ["train", "--steps", "1", "--out", str(tmp_path / "w.weights.h5"), "--iterations", "2",
+            "--encoder-filters", "4", "8", "8", "8", "--decoder-filters", "8", "8", "8", "8"]  # fmt: skip
+    options = ["--gate", "sigmoid", "--decoder", "recovery", "--loss", "smooth_l1"]
+    assert main(["--quiet", *argv, *options]) == 0
+    assert main(["--quiet", *argv]) == 0
+    chosen, default = trained
+    assert (chosen.gate, chosen.decoder_kind, chosen.loss_kind) == (
+        "sigmoid",
+        "recovery",
+        "smooth_l1",
+    )
+    assert chosen.decoder.upsample == "recovery" and chosen.iterations == 2
+    assert (default.gate, default.decoder_kind, default.loss_kind) == ("hard_sigmoid", "depth_to_space", "l1")  # fmt: skip
+    assert default.decoder.upsample == "depth_to_space"
+    assert parser().parse_args(argv).gate == "hard_sigmoid"
+    for option, value in (("--gate", "relu"), ("--decoder", "bicubic"), ("--loss", "l2")):
+        with pytest.raises(SystemExit) as exit:
+            main([*argv, option, value])
+        assert exit.value.code == 2

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from matplotlib.colors import same_color
 from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio
 
 from keraslstm import metrics
-from keraslstm.codec import ResidualLSTMCodec, compress, real_bpp
+from keraslstm.codec import ResidualLSTMCodec, compress, decompress, real_bpp
 from keraslstm.codec import evaluation as ev
 
 TINY = dict(iterations=4, encoder_filters=(8, 16, 16, 16), decoder_filters=(16, 16, 16, 16), seed=0)
@@ -83,8 +84,16 @@ def test_evaluate_photos_measures_each_real_file(tiny_model):
         original = images[r["photo"]]
         if r["codec"] == "LSTM codec":  # the rate and quality of the file compress() writes
             data = compress(original, bpp=r["target_bpp"], model=tiny_model)
-            assert r["bpp"] == real_bpp(data, 64, 64)
-        assert 0 < r["ms_ssim"] <= 1 and r["psnr"] > 0
+            bpp, decoded = real_bpp(data, 64, 64), decompress(data, model=tiny_model)
+        else:
+            decoded, bpp = ev.baseline(original, r["codec"], r["target_bpp"])
+        # the scores of the decoded file against the original, recomputed here
+        assert r["bpp"] == bpp
+        assert r["psnr"] == pytest.approx(
+            peak_signal_noise_ratio(original, decoded, data_range=255)
+        )
+        assert r["ms_ssim"] == pytest.approx(metrics.ms_ssim(original / 255, decoded / 255))
+        assert 0 < r["ms_ssim"] < 1 and 0 < r["psnr"] < 60
     means = ev.summarise(rows)
     webp = [m for m in means if m["codec"] == "WebP" and m["target_bpp"] == 0.5][0]
     per_photo = [r for r in rows if r["codec"] == "WebP" and r["target_bpp"] == 0.5]

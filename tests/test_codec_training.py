@@ -95,6 +95,11 @@ def test_held_out_quality_and_profile_follow_the_model_output():
         assert after["residual"] == pytest.approx(before["error"], rel=1e-5)
     last_error = np.mean([np.abs(x - outputs[n][-1]).mean() for n, x in images.items()])
     assert profile[-1]["error"] == pytest.approx(last_error, rel=1e-3)
+    # the decoder's correction: how far iteration k moves the image (from mid-grey at first)
+    for k, row in enumerate(profile):
+        moves = [np.abs(outputs[n][k] - (outputs[n][k - 1] if k else 0.5)).mean() for n in images]
+        assert row["correction"] == pytest.approx(np.mean(moves), rel=1e-3)
+        assert row["ms_ssim"] == pytest.approx(np.mean([metrics.ms_ssim(x, outputs[n][k]) for n, x in images.items()]), abs=1e-4)  # fmt: skip
 
 
 def test_balanced_loss_is_the_mean_log_error_per_iteration_and_ships_as_plain_weights(tmp_path):

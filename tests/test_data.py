@@ -62,6 +62,39 @@ def test_moving_digits_shapes_and_motion():
         data.moving_digits(1, size=20)
 
 
+def _turns(track):
+    """Positions where a track reverses: (positions after rising, positions after falling)."""
+    highs, lows, direction = [], [], 0
+    for k, move in enumerate(np.diff(track)):
+        if move == 0:
+            continue
+        if direction and np.sign(move) != direction:
+            (highs if direction > 0 else lows).append(int(track[k]))
+        direction = np.sign(move)
+    return highs, lows
+
+
+def test_bouncing_digits_stay_whole_in_the_frame_and_turn_back_at_its_borders():
+    size, limit = 40, 40 - 28  # a 28 px digit moves between offsets 0 and 12
+    videos = data.moving_digits(4, frames=30, size=size, seed=0, digits_per_sequence=1)
+    for video in videos:
+        ink = video.sum(axis=(1, 2, 3))
+        np.testing.assert_allclose(ink, ink[0], rtol=1e-5)  # the whole digit in every frame
+        # the digit's top-left ink pixel follows its offset (row, column) frame by frame
+        corner = np.array([np.argwhere(frame[..., 0] > 0).min(axis=0) for frame in video])
+        turns = 0
+        for track in corner.T:
+            assert track.max() - track.min() <= limit
+            highs, lows = _turns(track)
+            turns += len(highs) + len(lows)
+            # it turns back only at the borders: always at the same two offsets, 12 apart
+            assert len(set(highs)) <= 1 and len(set(lows)) <= 1
+            if highs and lows:
+                assert highs[0] - lows[0] == limit
+        # at 2 to 4 px per frame, 30 frames cross the 12 px of free space several times
+        assert turns >= 2
+
+
 @pytest.mark.parametrize(
     "call",
     [

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keraslstm import detection, gan, networks
+from keraslstm import detection, gan, networks, timing
 
 SHAPE = (12, 12, 1)
 
@@ -46,7 +46,9 @@ def test_detectors_separate_trivially_different_sets(kind):
     x, y = detection.real_vs_fake(bright(200), dark(200), seed=1)
     x_test, y_test = detection.real_vs_fake(bright(100), dark(100), seed=2)
     model = _detector(kind)
-    detection.train_detector(model, x, y, epochs=5, batch_size=32)
+    speed = timing.Throughput(len(x))
+    detection.train_detector(model, x, y, epochs=5, batch_size=32, callbacks=[speed])
+    assert len(speed.rates) == 5  # the callbacks reach fit
     scores = detection.detection_scores(model, x_test, y_test)
     assert scores["accuracy"] >= 0.97 and scores["auc"] >= 0.99
 

@@ -47,6 +47,25 @@ def test_generated_images_follow_the_asked_class():
     assert right[:, :, 4:].mean() > right[:, :, :4].mean() + 0.4
 
 
+def test_sample_codes_follow_each_class_gaussian_in_code_space():
+    images, labels = _halves(300, seed=6)
+    model = ForestGenerator(code_dim=3, seed=0).fit(images, labels)
+    asked = np.random.default_rng(0).integers(2, size=8000)  # classes interleaved
+    codes = model.sample_codes(asked, seed=0)
+    assert codes.shape == (8000, 3)
+    for c in (0, 1):
+        real = model.encode(images[labels == c])  # the class's codes: the reference Gaussian
+        drawn = codes[asked == c]
+        spread = np.sqrt(np.diag(np.cov(real.T)) / len(drawn))
+        np.testing.assert_array_less(np.abs(drawn.mean(0) - real.mean(0)), 5 * spread)
+        np.testing.assert_allclose(np.cov(drawn.T), np.cov(real.T), atol=0.1 * np.cov(real.T).max())
+    # each code comes from the class asked at its position: nearer that class's mean
+    means = np.stack([model.encode(images[labels == c]).mean(0) for c in (0, 1)])
+    nearest = np.linalg.norm(codes[:, None] - means[None], axis=-1).argmin(axis=1)
+    assert (nearest == asked).mean() > 0.99
+    np.testing.assert_array_equal(model.sample_codes(asked[:5], seed=0), model.sample_codes(asked[:5], seed=0))  # fmt: skip
+
+
 def test_sampling_is_seeded():
     images, labels = _halves(60, seed=4)
     model = ForestGenerator(code_dim=4, seed=0).fit(images, labels)

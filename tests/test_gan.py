@@ -166,6 +166,10 @@ def test_dcgan_networks_and_sample_grid_callback():
     model.fit((x, np.arange(8)), epochs=2, batch_size=8, verbose=0, callbacks=[grid])
     assert len(grid.grids) == 2 and grid.grids[1].shape == (12, 28, 28, 1)
     assert 0 <= grid.grids[1].min() and grid.grids[1].max() <= 1
+    # each epoch's grid: the same noise, rows asking for the classes in turn
+    asked = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    np.testing.assert_array_equal(grid.grids[1], model.generate(12, labels=asked, seed=0))
+    assert not np.array_equal(grid.grids[1], model.generate(12, labels=[0] * 12, seed=0))
     with pytest.raises(ValueError, match="divisible by 4, got 25"):
         networks.dcgan_generator(8, (25, 25, 1))
 

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from references import conv_same, depth_to_space
 
 from keraslstm.cells import GATES, hard_sigmoid
 from keraslstm.layers import (
@@ -22,6 +23,39 @@ def test_encoder_maps_a_32px_patch_to_2x2x512_with_toderici_widths():
     assert tuple(code.shape) == (2, 2, 2, 512)
     assert [tuple(h.shape) for h, _ in states] == [(2, 8, 8, 256), (2, 4, 4, 512), (2, 2, 2, 512)]
     assert encoder.stride == 16
+
+
+def _lstm_step(x, state, weights, stride):
+    """One ConvLSTM step in NumPy with the paper's hard-sigmoid gates (Keras's gate order)."""
+    kernel, recurrent, bias = weights
+    h, c = state
+    i, f, g, o = np.split(conv_same(x, kernel, stride) + conv_same(h, recurrent) + bias, 4, -1)
+    gate = lambda v: np.clip(0.2 * v + 0.5, 0, 1)  # noqa: E731
+    c = gate(f) * c + gate(i) * np.tanh(g)
+    return gate(o) * np.tanh(c), c
+
+
+def test_encoder_steps_match_numpy_convolutions_and_lstm_updates():
+    rng = np.random.default_rng(0)
+    encoder = ConvLSTMEncoder(filters=(4, 8, 8))
+    x = rng.random((2, 16, 24, 3)).astype("float32")
+    encoder.build(x.shape)
+    for weight in encoder.weights:  # away from the zero biases and small initial kernels
+        weight.assign(rng.normal(0, 0.4, weight.shape))
+    states = [(np.zeros((2, 4, 6, 8)), np.zeros((2, 4, 6, 8))), (np.zeros((2, 2, 3, 8)),) * 2]
+    got_states = None
+    for _ in range(2):  # the second step starts from the first one's states
+        code, got_states = encoder(x, got_states)
+        h = conv_same(x, ops.convert_to_numpy(encoder.stem.kernel), 2)
+        new_states = []
+        for cell, state in zip(encoder.cells, states, strict=True):
+            h, c = _lstm_step(h, state, [ops.convert_to_numpy(w) for w in cell.weights], 2)
+            new_states.append((h, c))
+        states = new_states
+        np.testing.assert_allclose(ops.convert_to_numpy(code), h, atol=1e-5)
+        for (h_got, c_got), (h_want, c_want) in zip(got_states, states, strict=True):
+            np.testing.assert_allclose(ops.convert_to_numpy(c_got), c_want, atol=1e-5)
+            np.testing.assert_allclose(ops.convert_to_numpy(h_got), h_want, atol=1e-5)
 
 
 def test_encoder_is_fully_convolutional_and_carries_state():
@@ -128,6 +162,26 @@ def test_decoder_upsamples_bits_to_pixels_and_carries_state():
     assert not np.allclose(ops.convert_to_numpy(again), pixels)
 
 
+def test_decoder_step_matches_numpy_convolutions_lstm_updates_anddepth_to_space():
+    rng = np.random.default_rng(1)
+    decoder = ConvLSTMDecoder((8, 8, 8, 8))  # input kernels 2, 3, 3, 3; hidden 1, 1, 3, 3
+    bits = np.sign(rng.normal(size=(2, 2, 3, 4))).astype("float32")
+    decoder.build(bits.shape)
+    for weight in decoder.weights:
+        weight.assign(rng.normal(0, 0.4, weight.shape))
+    image, _ = decoder(bits)
+    kernel, bias = (ops.convert_to_numpy(w) for w in decoder.stem.weights)
+    x = conv_same(bits, kernel, 1, bias)
+    for cell in decoder.cells:
+        zeros = np.zeros((*x.shape[:3], cell.filters))
+        x, _ = _lstm_step(x, (zeros, zeros), [ops.convert_to_numpy(w) for w in cell.weights], 1)
+        x = depth_to_space(x)
+    kernel, bias = (ops.convert_to_numpy(w) for w in decoder.to_rgb.weights)
+    expected = np.tanh(conv_same(x, kernel, 1, bias))
+    assert expected.shape == (2, 32, 48, 3)
+    np.testing.assert_allclose(ops.convert_to_numpy(image), expected, atol=1e-5)
+
+
 def test_decoder_names_bad_options():
     with pytest.raises(ValueError, match="Unknown decoder 'bicubic'"):
         ConvLSTMDecoder(upsample="bicubic")
@@ -137,14 +191,20 @@ def test_decoder_names_bad_options():
         ConvLSTMDecoder(gate="relu")
 
 
-def test_recovery_block_upsamples_like_depth_to_space():
+def test_recovery_block_upsamples_likedepth_to_space():
+    x = np.random.default_rng(2).normal(size=(1, 3, 5, 16)).astype("float32")
     block = RecoveryBlock(16)
-    assert tuple(block(np.zeros((1, 3, 5, 16), "float32")).shape) == (1, 6, 10, 4)
+    fresh = ops.convert_to_numpy(block(x))  # the last conv starts at zero: depth-to-space alone
+    np.testing.assert_allclose(fresh, depth_to_space(x), atol=1e-6)
+    last = block.refine[-1]
+    last.bias.assign(np.array([0.5, -1.0, 0.0, 2.0], "float32"))  # the learnt path adds its output
+    np.testing.assert_allclose(ops.convert_to_numpy(block(x)), depth_to_space(x) + last.bias.numpy(), atol=1e-6)  # fmt: skip
+    assert depth_to_space(x).shape == (1, 6, 10, 4)
     with pytest.raises(ValueError, match="divisible by 4"):
         RecoveryBlock(6)
 
 
-def test_the_recovery_decoder_adds_a_learnt_path_to_depth_to_space():
+def test_the_recovery_decoder_adds_a_learnt_path_todepth_to_space():
     bits = np.sign(np.random.default_rng(0).normal(size=(1, 2, 2, 32))).astype("float32")
     plain = ConvLSTMDecoder((16, 16, 16, 16), upsample="depth_to_space")
     recovery = ConvLSTMDecoder((16, 16, 16, 16), upsample="recovery")

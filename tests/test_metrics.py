@@ -1,5 +1,8 @@
 """keraslstm.metrics against independent references: scikit-image, TensorFlow, SciPy, hand cases."""
 
+import re
+import warnings
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -34,6 +37,23 @@ def test_psnr_max_val_and_identical_images():
     assert metrics.psnr(a * 255, b * 255, max_val=255) == pytest.approx(metrics.psnr(a, b))
     assert metrics.psnr(a, a) == np.inf
     assert metrics.ssim(a, a) == pytest.approx(1.0)
+
+
+def test_ssim_and_ms_ssim_scale_with_max_val():
+    a, b = _pair((170, 180, 3), noise=0.2, seed=3)
+    a255, b255 = a * 255, b * 255
+    reference = structural_similarity(
+        a255, b255, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        channel_axis=-1,
+    )  # fmt: skip
+    assert metrics.ssim(a255, b255, max_val=255) == pytest.approx(reference, abs=1e-9)
+    assert metrics.ssim(a255, b255, max_val=255) == pytest.approx(metrics.ssim(a, b), abs=1e-9)
+    expected = tf.image.ssim_multiscale(a255.astype("float32"), b255.astype("float32"), 255.0)
+    assert metrics.ms_ssim(a255, b255, max_val=255) == pytest.approx(float(expected), abs=2e-5)
+    # the stabilising constants (0.01 max_val)^2 and (0.03 max_val)^2 matter: a wrong max_val
+    # on these dark, low-contrast images changes the score
+    dark, noisy = a * 0.05, b * 0.05
+    assert metrics.ssim(dark, noisy, max_val=1.0) > metrics.ssim(dark, noisy, max_val=0.05) + 0.05
 
 
 def test_batches_give_one_value_per_image():
@@ -90,6 +110,23 @@ def test_iou_and_dice_on_hand_computed_masks():
     assert metrics.dice(a, b) == pytest.approx(2 * 2 / 8)
     assert metrics.iou(np.zeros((4, 4)), np.zeros((4, 4))) == 1.0
     assert metrics.dice(a, 1 - a) == 0.0
+
+
+def test_iou_and_dice_threshold_counts_only_pixels_strictly_above_it():
+    a = np.array([[0.1, 0.3], [0.6, 0.9]])
+    b = np.array([[0.3, 0.05], [0.1, 0.8]])
+    # above 0.2: A = {(0,1), (1,0), (1,1)}, B = {(0,0), (1,1)}: 1 shared of 4
+    assert metrics.iou(a, b, threshold=0.2) == pytest.approx(1 / 4)
+    assert metrics.dice(a, b, threshold=0.2) == pytest.approx(2 * 1 / (3 + 2))
+    # above 0.3 (0.3 itself is out): A = {(1,0), (1,1)}, B = {(1,1)}
+    assert metrics.iou(a, b, threshold=0.3) == pytest.approx(1 / 2)
+    assert metrics.dice(a, b, threshold=0.3) == pytest.approx(2 * 1 / (2 + 1))
+    # the default 0.5: A = {(1,0), (1,1)}, B = {(1,1)}; above 0.85 only A keeps a pixel
+    assert metrics.iou(a, b) == pytest.approx(1 / 2)
+    assert metrics.iou(a, b, threshold=0.85) == 0.0 and metrics.dice(a, b, threshold=0.85) == 0.0
+    batch = metrics.iou(np.stack([a, b])[..., None], np.stack([b, b])[..., None], threshold=0.2)
+    np.testing.assert_allclose(batch, [1 / 4, 1.0])
+    np.testing.assert_allclose(metrics.dice(np.stack([a, a])[..., None], np.stack([b, a])[..., None], 0.2), [2 / 5, 1.0])  # fmt: skip
 
 
 def test_sharpness_is_the_variance_of_the_laplacian_and_drops_with_blur():
@@ -258,3 +295,86 @@ def test_quality_at_interpolates_in_log_rate():
     np.testing.assert_allclose(
         metrics.quality_at(rates, quality, [1.0, 0.1, 3.0]), [0.93, np.nan, np.nan]
     )
+
+
+# Boundaries and whole messages: what a one-character change to the code would move.
+
+
+def _whole(message):
+    return "^" + re.escape(message) + "$"
+
+
+def test_four_channels_are_an_image_five_are_ambiguous():
+    a, b = _pair((20, 20, 4))
+    assert metrics.psnr(a, b) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=1.0))
+    message = (
+        "psnr: shape (20, 20, 5) is ambiguous (a batch of grayscale images?); pass one image as "
+        "(H, W) or (H, W, C) with C <= 4, or a batch as (N, H, W, C)"
+    )
+    with pytest.raises(ValueError, match=_whole(message)):
+        metrics.psnr(np.zeros((20, 20, 5)), np.zeros((20, 20, 5)))
+    with pytest.raises(ValueError, match=_whole("ssim takes (H, W), (H, W, C) or (N, H, W, C) arrays, got shape (2, 2, 2, 2, 2)")):  # fmt: skip
+        metrics.ssim(np.zeros((2,) * 5), np.zeros((2,) * 5))
+
+
+def test_ms_ssim_without_a_single_scale_says_use_larger_images():
+    a, b = _pair((8, 30))
+    message = "ms_ssim needs images of at least 21 px per side for 2 scales, got 8x30; use larger images"  # fmt: skip
+    with pytest.raises(ValueError, match=_whole(message)):
+        metrics.ms_ssim(a, b, scales=2)
+    with pytest.raises(ValueError, match=_whole("scales must be between 1 and 5, got 6")):
+        metrics.ms_ssim(*_pair((40, 40)), scales=6)
+    with pytest.raises(ValueError, match=_whole("scales must be between 1 and 5, got 0")):
+        metrics.ms_ssim(*_pair((40, 40)), scales=0)
+    # one scale is SSIM itself, and an image of exactly 11 px fits it
+    a, b = _pair((11, 15, 3), seed=2)
+    assert metrics.ms_ssim(a, b, scales=1) == pytest.approx(metrics.ssim(a, b))
+
+
+def test_a_single_pixel_union_and_exact_radii_by_hand():
+    one = np.zeros((3, 3))
+    one[1, 1] = 1.0
+    assert metrics.iou(one, one) == 1.0 and metrics.dice(one, one) == 1.0
+    # a fake at exactly the radius of a real point's ball (1 here) lies inside it
+    real = np.array([[0.0], [1.0], [2.0], [3.0]])
+    assert metrics.precision_recall(real, np.array([[4.0], [10.0]]), k=1)[0] == pytest.approx(0.5)
+    # a fake exactly as far from its nearest real point as that point's own neighbour is a copy
+    assert metrics.authenticity(np.array([[0.0], [1.0], [5.0]]), np.array([[9.0], [9.5]])) == 0.5
+
+
+def test_frechet_distance_warns_from_as_many_samples_as_dimensions():
+    rng = np.random.default_rng(1)
+    with pytest.warns(UserWarning) as caught:
+        metrics.frechet_distance(rng.normal(size=(8, 8)), rng.normal(size=(40, 8)))
+    assert str(caught[0].message) == (
+        "frechet_distance with 8 samples for 8 dimensions: the covariances are singular and the "
+        "distance strongly biased"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics.frechet_distance(rng.normal(size=(9, 8)), rng.normal(size=(40, 8)))
+
+
+def test_inception_score_tolerates_rounding_only_and_takes_one_split_per_sample():
+    almost = np.full((6, 2), 0.5) + [0.0004, 0.0]  # rows sum to 1.0004: float32 rounding
+    assert metrics.inception_score(almost, splits=6) == pytest.approx((1.0, 0.0), abs=1e-6)
+    message = "inception_score needs probabilities: non-negative rows summing to 1"
+    with pytest.raises(ValueError, match=_whole(message)):
+        metrics.inception_score(np.full((6, 2), 0.505))  # rows sum to 1.01
+    with pytest.raises(ValueError, match=_whole(message)):
+        metrics.inception_score(np.array([[1.2, -0.2], [0.5, 0.5]]), splits=1)
+    with pytest.raises(ValueError, match=_whole("splits must be between 1 and the sample count 6, got 0")):  # fmt: skip
+        metrics.inception_score(almost, splits=0)
+
+
+def test_rate_distortion_points_of_equal_quality_are_dropped():
+    rates, quality = [0.25, 0.5, 1.0, 2.0], [30.0, 33.0, 36.0, 39.0]
+    # a fifth point that costs more for the same quality as the fourth changes nothing
+    assert metrics.bd_rate(rates, quality, [*rates, 4.0], [*quality, 39.0]) == pytest.approx(0.0, abs=1e-12)  # fmt: skip
+    assert np.isnan(metrics.quality_at([*rates, 4.0], [*quality, 39.0], 3.0))  # past the curve
+    message = "quality_at: rates must be positive (they are compared in log scale)"
+    with pytest.raises(ValueError, match=_whole(message)):
+        metrics.quality_at(rates, quality, 0.0)
+    with pytest.raises(ValueError, match=_whole("bd_rate (curve B) needs at least 2 points of rising quality, got 1")):  # fmt: skip
+        metrics.bd_rate(rates, quality, [1.0, 2.0], [35.0, 35.0])
+    assert metrics.quality_at([0.5], [0.9], 0.5) == 0.9  # one point is enough to read it back

@@ -6,6 +6,7 @@ The MLP and DCGAN builders are exercised in test_gan.py and test_vae.py.
 import keras
 import numpy as np
 import pytest
+from references import conv_same, leaky_relu
 
 from keraslstm import gan, networks, vae
 from keraslstm.scorers import digit_classifier
@@ -118,7 +119,22 @@ def test_row_lstm_discriminator_gives_one_logit_per_image(shape, bidirectional):
     keras.utils.set_random_seed(0)
     model = networks.row_lstm_discriminator(shape, units=8, bidirectional=bidirectional)
     images = np.random.default_rng(0).random((5, *shape)).astype("float32")
-    assert model(images).shape == (5, 1)
+    logits = keras.ops.convert_to_numpy(model(images))
+    assert logits.shape == (5, 1)
+    # the hard-sigmoid LSTM written out in NumPy: top to bottom, and bottom to top if bidirectional
+    if bidirectional:
+        reader = model.get_layer("row_bilstm")
+        forward, backward = reader.forward_layer.cell, reader.backward_layer.cell
+        h = np.concatenate([_numpy_row_lstm(images, *_weights(forward)),
+                            _numpy_row_lstm(images[:, ::-1], *_weights(backward))], axis=1)  # fmt: skip
+    else:
+        h = _numpy_row_lstm(images, *_weights(model.get_layer("row_lstm").cell))
+    kernel, bias = model.get_layer("logit").get_weights()
+    np.testing.assert_allclose(logits, h @ kernel + bias, atol=1e-5)
+
+
+def _weights(cell):
+    return [keras.ops.convert_to_numpy(w) for w in cell.weights]
 
 
 def test_row_lstm_discriminator_is_seeded():
@@ -346,6 +362,17 @@ def test_dcgan_encoder_has_the_discriminators_convolutions_and_two_heads(num_cla
     assert z_mean.shape == z_log_var.shape == (3, 6)
     # 28 -> 14 -> 7: the flattened 7x7x16 map feeds each head
     assert encoder.get_layer("z_mean").kernel.shape == (7 * 7 * 16, 6)
+    # in NumPy: the label as constant planes, two leaky stride-2 convolutions, two dense heads
+    x = images
+    if num_classes:
+        x = np.concatenate([images, np.broadcast_to(inputs[1][:, None, None], (3, 28, 28, 10))], -1)
+    conv1, conv2 = (layer.get_weights() for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D))  # fmt: skip
+    x = leaky_relu(
+        conv_same(leaky_relu(conv_same(x, conv1[0], 2, conv1[1])), conv2[0], 2, conv2[1])
+    )
+    for head, got in (("z_mean", z_mean), ("z_log_var", z_log_var)):
+        kernel, bias = encoder.get_layer(head).get_weights()
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(got), x.reshape(3, -1) @ kernel + bias, atol=1e-5)  # fmt: skip
 
 
 def test_dcgan_encoder_reads_the_label():

@@ -132,7 +132,11 @@ def test_mosaic_places_images_row_by_row():
     tiled = plotting.mosaic(images, ncols=3)
     assert tiled.shape == (4, 9)
     assert tiled[0, 0] == 0 and tiled[0, 3] == 1 and tiled[2, 0] == 3 and tiled[3, 8] == 5
-    assert plotting.mosaic(np.zeros((4, 2, 2, 3)), ncols=2).shape == (4, 4, 3)
+    colour = np.arange(4)[:, None, None, None] * np.ones((4, 2, 2, 3))
+    colour[..., 1] += 10  # a second channel that must stay the second channel
+    tiled = plotting.mosaic(colour, ncols=2)
+    assert tiled.shape == (4, 4, 3)
+    assert tiled[0, 2, 0] == 1 and tiled[2, 0, 0] == 2 and tiled[3, 3, 1] == 13
     with pytest.raises(ValueError, match="multiple of ncols=4 images, got 6"):
         plotting.mosaic(images, ncols=4)
 

@@ -1,5 +1,7 @@
 """The verdict engine against SciPy and hand-worked examples."""
 
+import re
+
 import numpy as np
 import pytest
 from scipy import stats as sps
@@ -173,3 +175,140 @@ def test_exact_decides_without_a_test():
     assert (result.verdict, result.p, result.ours) == ("does not hold", None, "7 vs 7")
     with pytest.raises(TypeError, match="holds as a bool"):
         stats.exact("holds", "3 vs 5")
+
+
+# What each rule reports (text, p, detail) and its exact boundaries: a table reader sees these.
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # the flat group
+def test_compare_reports_what_it_compared_and_decides_strictly_below_alpha():
+    result = stats.compare([1.0, 1.1, 0.9], [0.5, 0.6, 0.4])
+    assert str(result) == "holds" and result.verdict == stats.HOLDS
+    assert result.ours == "A 1 ± 0.1 (3) vs B 0.5 ± 0.1 (3)"
+    assert result.rule == "Welch t-test, higher is better"
+    assert result.detail == {"a": [1.0, 1.1, 0.9], "b": [0.5, 0.6, 0.4]}
+    lower = stats.compare([1.0, 1.1, 0.9], [0.5, 0.6, 0.4], higher_is_better=False, names=("x", "y"), digits=2)  # fmt: skip
+    assert lower.verdict == "does not hold" and lower.rule == "Welch t-test, lower is better"
+    assert lower.ours == "x 1 ± 0.1 (3) vs y 0.5 ± 0.1 (3)"
+    # at p exactly alpha the gap is not significant
+    assert stats.compare([1.0, 1.1, 0.9], [0.5, 0.6, 0.4], alpha=result.p).verdict == "inconclusive"
+    # one group without spread still goes through Welch's test; two give p 0 or 1
+    one_flat = stats.compare([1.0, 1.0, 1.0], [0.5, 0.6, 0.4])
+    expected = sps.ttest_ind([1.0, 1.0, 1.0], [0.5, 0.6, 0.4], equal_var=False).pvalue
+    assert one_flat.p == pytest.approx(expected)
+    assert stats.compare([1.0, 1.0], [0.0, 0.0]).p == 0.0
+    assert stats.compare([1.0, 1.0], [1.0, 1.0]).p == 1.0
+
+
+def test_level_reports_its_target_and_decides_strictly_below_alpha():
+    values = [0.9, 0.93, 0.945]
+    result = stats.level(values, 0.995)
+    assert result.ours == "0.925 ± 0.023 (3)"
+    assert result.rule == "one-sided t-test against 0.995 (at least)"
+    assert result.detail == {"values": values, "target": 0.995}
+    at_most = stats.level(values, 0.995, at_least=False, digits=2)
+    assert at_most.verdict == "holds" and at_most.rule == "one-sided t-test against 0.995 (at most)"
+    assert at_most.ours == "0.92 ± 0.023 (3)"
+    assert stats.level(values, 0.995, at_least=False, alpha=at_most.p).verdict == "inconclusive"
+    # without spread: past the target holds at p 0, short of it fails at p 0, on it p 1
+    assert (stats.level([0.5, 0.5], 0.4).verdict, stats.level([0.5, 0.5], 0.4).p) == ("holds", 0.0)
+    below = stats.level([0.5, 0.5], 0.6)
+    assert (below.verdict, below.p) == ("does not hold", 0.0)
+    on = stats.level([0.5, 0.5], 0.5)
+    assert (on.verdict, on.p) == ("inconclusive", 1.0)
+
+
+def test_counts_reports_the_counts_and_refuses_empty_groups():
+    result = stats.counts(0, 5, 5, 5)
+    assert result.ours == "A 0/5 vs B 5/5" and result.rule == "Fisher's exact test"
+    assert result.detail == {"a": (0, 5), "b": (5, 5)}
+    assert stats.counts(0, 5, 5, 5, alpha=result.p).verdict == "inconclusive"
+    assert stats.counts(0, 5, 5, 5, names=("x", "y")).ours == "x 0/5 vs y 5/5"
+    with pytest.raises(ValueError, match=r"^counts needs 0 <= k <= n and n > 0, got 0/0$"):
+        stats.counts(0, 0, 1, 5)
+    with pytest.raises(ValueError, match=r"^counts needs 0 <= k <= n and n > 0, got -1/5$"):
+        stats.counts(1, 5, -1, 5)
+
+
+def test_intervals_at_another_level_and_their_edges():
+    z = sps.norm.ppf(0.95)  # Wilson's formula at 90 %, written out
+    centre = (0.5 + z**2 / 200) / (1 + z**2 / 100)
+    half = z * np.sqrt(0.25 / 100 + z**2 / 40000) / (1 + z**2 / 100)
+    assert stats.wilson_interval(50, 100, level=0.9) == pytest.approx(
+        (centre - half, centre + half)
+    )
+    assert stats.wilson_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match=r"^wilson_interval needs 0 <= successes <= n and n > 0, got 0/0$"):  # fmt: skip
+        stats.wilson_interval(0, 0)
+    values = [0.2, 0.4, 0.6]
+    half = sps.t.ppf(0.95, 2) * np.std(values, ddof=1) / np.sqrt(3)  # 90 %
+    assert stats.mean_ci(values, level=0.9) == pytest.approx((0.4, half))
+    assert stats.clipped_ci(values, level=0.9) == pytest.approx((0.4, 0.4 - half, 0.4 + half))
+    with pytest.raises(ValueError, match=r"^clipped_ci needs low < high, got low=0.5, high=0.5$"):
+        stats.clipped_ci(values, low=0.5, high=0.5)
+    assert stats.mean_sd([0.12345, 0.2]) == "0.162 ± 0.054 (2)"  # mean 3 digits, spread 2
+
+
+def test_not_testable_and_claim_defaults():
+    broken = stats.not_testable("collapsed")
+    assert (broken.verdict, broken.p, broken.rule, broken.ours) == ("not testable", None, "sanity floor: collapsed", "-")  # fmt: skip
+    message = "not_testable needs the reason, e.g. 'generator collapsed: recall 0.01'"
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        stats.not_testable("")
+    row = stats.claim("x", broken)
+    assert row == {"claim": "x", "paper": "-", "result": broken, "scope": "-"}
+
+
+def test_holm_accepts_the_ends_of_the_unit_interval_only():
+    assert stats.holm([0.0, 1.0]) == [0.0, 1.0]
+    for bad in (float("nan"), -0.1):
+        with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+            stats.holm([bad])
+
+
+def _verdict(p, verdict="holds", ours="o"):
+    return stats.Verdict(verdict, p, "rule", ours)
+
+
+def test_verdict_table_at_exactly_alpha_and_for_failures_too():
+    table = stats.verdict_table(
+        [
+            stats.claim("at alpha", _verdict(0.025)),  # Holm: 2 x 0.025 = 0.05, not below it
+            stats.claim("other", _verdict(0.03)),  # lifted to 0.05 to stay monotone
+            stats.claim("fails", _verdict(0.001, "does not hold"), paper="p", scope="s"),
+            stats.claim("broken", stats.not_testable("collapsed")),
+        ]
+    )
+    assert [row["verdict"] for row in table.rows] == ["inconclusive", "inconclusive", "does not hold", "not testable"]  # fmt: skip
+    assert [row["Holm p"] for row in table.rows] == pytest.approx([0.05, 0.05, 0.003, None])
+    fails = dict(table.rows[2])
+    assert fails.pop("Holm p") == pytest.approx(0.003) and fails == {
+        "claim": "fails", "paper": "p", "ours": "o", "rule": "rule", "p": 0.001,
+        "verdict": "does not hold", "scope": "s", "uncorrected": "does not hold",
+    }  # fmt: skip
+    weak_failure = stats.verdict_table([stats.claim("a", _verdict(0.04, "does not hold")), stats.claim("b", _verdict(0.03))])  # fmt: skip
+    assert [row["verdict"] for row in weak_failure.rows] == ["inconclusive", "inconclusive"]
+    lenient = stats.verdict_table([stats.claim("a", _verdict(0.04)), stats.claim("b", _verdict(0.03))], alpha=0.1)  # fmt: skip
+    assert [row["verdict"] for row in lenient.rows] == ["holds", "holds"]
+    assert "(family-wise 90%)" in lenient.caption() and "Holm p < 0.1," in lenient.caption()
+
+
+def test_markdown_of_a_verdict_table_whole():
+    table = stats.verdict_table(
+        [
+            stats.claim("small p", _verdict(0.0004, ours="a | b"), paper="+3", scope="toy"),
+            stats.claim("edge", _verdict(0.001)),
+            stats.claim("broken", stats.not_testable("collapsed")),
+        ]
+    )
+    assert table.markdown() == (
+        "| claim | paper | ours | rule | p | Holm p | verdict | scope |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| small p | +3 | a \\| b | rule | < 0.001 | < 0.001 | holds | toy |\n"
+        "| edge | - | o | rule | 0.001 | 0.001 | holds | - |\n"
+        "| broken | - | - | sanity floor: collapsed | - | - | not testable | - |\n"
+        "\n"
+        "*Holm-corrected across the 2 tested rows of this table (family-wise 95%); a row holds "
+        "or does not hold only when its Holm p < 0.05, otherwise it is inconclusive.*"
+    )
+    assert table._repr_markdown_() == table.markdown()

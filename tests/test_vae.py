@@ -95,6 +95,41 @@ def test_vaegan_trains_both_players_and_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded.generate(3), model.generate(3))
 
 
+def _vaegan_step(adversarial_weight):
+    """Encoder + decoder and discriminator weight changes after one plain-SGD train step."""
+    from keraslstm.networks import mlp_discriminator
+
+    keras.utils.set_random_seed(0)  # the same networks and draws for every weight
+    model = vae.VAEGAN(
+        networks.mlp_encoder(2, (8, 8, 1), hidden=(16,)),
+        networks.mlp_decoder(2, (8, 8, 1), hidden=(16,)),
+        mlp_discriminator((8, 8, 1), width=8),
+        latent_dim=2,
+        adversarial_weight=adversarial_weight,
+        seed=0,
+    )
+    model.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05))
+    model(IMAGES[:16])
+    model.discriminator(IMAGES[:16])
+    players = (model.encoder, model.decoder), (model.discriminator,)
+    before = [[w.copy() for net in nets for w in net.get_weights()] for nets in players]
+    model.train_step(ops.convert_to_tensor(IMAGES[:16]))
+    after = [[w for net in nets for w in net.get_weights()] for nets in players]
+    return [np.concatenate([(a - b).ravel() for a, b in zip(*pair, strict=True)]) for pair in zip(after, before, strict=True)]  # fmt: skip
+
+
+def test_vaegan_update_is_linear_in_its_adversarial_weight():
+    """SGD moves the encoder and decoder by -lr (gradient of reconstruction + beta KL + w times
+    the adversarial term), so the move grows linearly with w: step(2) - step(0) = 2 (step(1) -
+    step(0)); the discriminator's own step does not depend on w."""
+    (vae_0, d_0), (vae_1, d_1), (vae_2, d_2) = (_vaegan_step(w) for w in (0.0, 1.0, 2.0))
+    adversarial = vae_1 - vae_0
+    assert np.linalg.norm(adversarial) > 0.01 * np.linalg.norm(vae_0)
+    np.testing.assert_allclose(vae_2 - vae_0, 2 * adversarial, atol=1e-4 * np.abs(adversarial).max())  # fmt: skip
+    np.testing.assert_allclose(d_1, d_0, atol=1e-7)
+    np.testing.assert_allclose(d_2, d_0, atol=1e-7)
+
+
 def test_vae_round_trips_through_keras_file(tmp_path):
     model = _toy_vae(beta=2.0, num_classes=3)
     model.fit(

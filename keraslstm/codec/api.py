@@ -38,8 +38,6 @@ __all__ = [
     "compress",
     "decompress",
     "encode_progressive",
-    "rate_ladder",
-    "within_rate",
     "read_image",
     "to_float",
     "real_bpp",
@@ -301,31 +299,6 @@ def _stage(lossless):
 def real_bpp(data, height, width):
     """Bits per pixel of a compressed file: its whole size in bits over the pixel count."""
     return 8 * len(data) / (height * width)
-
-
-def rate_ladder(model, image, iterations=None, lossless="auto", reconstructions=True):
-    """Encode once; returns (files, reconstructions): a file of k = 1, 2, ... whole iterations
-    (range-coded for "auto", or the stage named) and the float image a decoder makes from it
-    (None if not `reconstructions`). `compress(bpp=...)` fills a budget better (partial
-    iterations); the ladder shows the whole-iteration steps."""
-    stage = _stage(lossless)
-    all_bits, images, channels = encode_progressive(model, image, iterations, reconstructions)
-    shape = np.shape(image)[:2]
-    files = [pack(_header(model, shape, channels, k, stage), all_bits[:k]) for k in range(1, len(all_bits) + 1)]  # fmt: skip
-    return files, images
-
-
-def within_rate(files, bpp, height, width):
-    """Index of the largest file whose real bpp is at most `bpp` (files grow with the index)."""
-    if not bpp > 0:
-        raise CodecError(f"impossible bpp {bpp}: it must be positive")
-    fitting = [k for k, data in enumerate(files) if real_bpp(data, height, width) <= bpp]
-    if not fitting:
-        cheapest = real_bpp(files[0], height, width)
-        raise CodecError(
-            f"impossible bpp {bpp}: one iteration of this {height}x{width} image already takes {cheapest:.4f} bpp"
-        )
-    return fitting[-1]
 
 
 def compress(image, bpp=None, iterations=None, model=None, lossless="auto", progress=None,

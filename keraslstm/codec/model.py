@@ -29,7 +29,12 @@ def _check(name, value, valid):
 
 
 def smooth_l1(error, delta=1.0):
-    """Huber-style SmoothL1 (PyTorch's `SmoothL1Loss`, beta = `delta`): quadratic below `delta`."""
+    """SmoothL1 (PyTorch's `SmoothL1Loss`, beta = `delta`): quadratic below `delta`, L1 above.
+
+    It is `keras.losses.Huber(delta)` divided by `delta`, so the two are equal at the default
+    `delta=1` (tests/test_codec.py checks both). We keep the paper's form because its slope beyond
+    `delta` is 1 for any `delta`, as for the L1 loss it replaces; Huber's slope there is `delta`.
+    """
     magnitude = ops.abs(error)
     return ops.where(magnitude < delta, 0.5 * error**2 / delta, magnitude - 0.5 * delta)
 

@@ -7,9 +7,8 @@ from pathlib import Path
 import keras
 import numpy as np
 from keras import ops
-from tqdm.auto import tqdm
 
-from keraslstm import data, metrics
+from keraslstm import config, data, metrics
 from keraslstm.codec.api import read_image, to_float
 from keraslstm.codec.fileformat import CodecError
 from keraslstm.codec.model import ResidualLSTMCodec
@@ -80,7 +79,7 @@ def fit_steps(model, images, steps, batch_size=32, crop=32, seed=0, start=0, pro
     same data in the same order.
     """
     losses, times = [], []
-    bar = tqdm(
+    bar = config.progress(
         range(start, steps), initial=start, total=steps, disable=not progress, desc="training"
     )
     for step in bar:
