@@ -25,10 +25,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Unit tests, then every notebook under nbval in quick mode (conftest.py sets KERASLSTM_MODE=quick).
-# pytest exits 5 when it collects nothing; that is not a failure here.
+# Every notebook under nbval in quick mode (conftest.py sets KERASLSTM_MODE=quick) and the unit
+# tests, on JOBS processes (pytest-xdist; loadscope keeps a notebook's cells in one kernel; the
+# notebooks go first, being the longest). pytest exits 5 when it collects nothing: not a failure.
+JOBS ?= 2
 test: lint
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests $(NOTEBOOKS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env \
+		$(NOTEBOOKS) tests || [ $$? -eq 5 ]
 
 # Every notebook at full size, executed in place (outputs and figures saved; progress bars kept at
 # their last state), then results/summary.md. The only target that writes results/ and

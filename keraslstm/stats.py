@@ -97,6 +97,14 @@ def wilson_interval(successes, n, level=0.95):
     return float(interval.low), float(interval.high)
 
 
+def significant(x, digits=3):
+    """`x` to `digits` significant digits, written out (1210, not 1.21e+03) unless it is below
+    1e-4 or from 1e6 on, where scientific notation is shorter."""
+    if x == 0 or not np.isfinite(x) or not 1e-4 <= abs(x) < 1e6:
+        return f"{x:.{digits}g}"
+    return np.format_float_positional(x, precision=digits, unique=False, fractional=False, trim="-")
+
+
 def mean_sd(values, digits=3):
     """'mean ± sd (n)', the mean to `digits` significant digits and the standard deviation to 2:
     how a notebook quotes per-seed values."""
@@ -104,8 +112,9 @@ def mean_sd(values, digits=3):
     if len(values) == 0:
         raise ValueError("mean_sd needs at least one value")
     if len(values) == 1:
-        return f"{values[0]:.{digits}g} (1 seed)"
-    return f"{values.mean():.{digits}g} ± {values.std(ddof=1):.2g} ({len(values)})"
+        return f"{significant(values[0], digits)} (1 seed)"
+    mean, sd = values.mean(), values.std(ddof=1)
+    return f"{significant(mean, digits)} ± {significant(sd, 2)} ({len(values)})"
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,13 @@ def test_mean_sd_quotes_mean_spread_and_seed_count():
     assert stats.mean_sd([0.12345, 0.12345], digits=2) == "0.12 ± 0 (2)"
     assert stats.mean_sd([619.0, 622.1, 616.0], digits=3) == "619 ± 3.1 (3)"  # spread to 2 digits
     assert stats.mean_sd([7.0]) == "7 (1 seed)"
+    # written out where Python's "g" would switch to exponents: the same value, readable
+    assert stats.mean_sd([1000.0, 1210.0, 1420.0]) == "1210 ± 210 (3)"
+    assert float("1210") == float(f"{1210.0:.3g}") and float("210") == float(f"{210.0:.2g}")
+    assert (
+        stats.mean_sd([6.3e-6, 6.4e-6])
+        == f"{6.35e-6:.3g} ± {np.std([6.3e-6, 6.4e-6], ddof=1):.2g} (2)"
+    )
     with pytest.raises(ValueError, match="at least one value"):
         stats.mean_sd([])
 
