@@ -215,11 +215,12 @@ def exact(holds, ours, rule="exact count, no noise"):
     return Verdict(HOLDS if holds else DOES_NOT_HOLD, None, rule, ours)
 
 
-def not_testable(why, ours="-"):
-    """The verdict for a claim whose model failed its sanity floor; `why` names the failure."""
+def not_testable(why, ours="-", rule="sanity floor"):
+    """The verdict for a claim that this run cannot test; `why` names the failure. By default the
+    model failed its sanity floor; `rule` names another reason (e.g. "beyond this budget")."""
     if not why:
         raise ValueError("not_testable needs the reason, e.g. 'generator collapsed: recall 0.01'")
-    return Verdict(NOT_TESTABLE, None, f"sanity floor: {why}", ours)
+    return Verdict(NOT_TESTABLE, None, f"{rule}: {why}", ours)
 
 
 def holm(pvalues):

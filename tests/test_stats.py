@@ -262,6 +262,11 @@ def test_not_testable_and_claim_defaults():
     message = "not_testable needs the reason, e.g. 'generator collapsed: recall 0.01'"
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         stats.not_testable("")
+    beyond = stats.not_testable("needs a week of training", rule="beyond this budget")
+    assert (beyond.verdict, beyond.rule) == (
+        "not testable",
+        "beyond this budget: needs a week of training",
+    )
     row = stats.claim("x", broken)
     assert row == {"claim": "x", "paper": "-", "result": broken, "scope": "-"}
 
