@@ -95,3 +95,33 @@ def test_epoch_scores_records_fid_and_is_per_epoch_of_the_fixed_samples():
     features, probs = scorer(expected_images)
     assert tracker.fid[-1] == pytest.approx(metrics.frechet_distance(real_features, features))
     assert tracker.inception[-1] == pytest.approx(metrics.inception_score(probs, splits=1)[0])
+
+
+def _tiny_runs(workers, plan, keep=()):
+    (images, labels), (held_out, _) = data.digits(seed=0)
+    small = (images[:128], labels[:128], held_out[:100])
+    return zoo.run_all(plan, small, DigitScorer, keep, workers, epochs=1, batch_size=64,
+                       n_curve=100, n_eval=100, latent_dim=8, width=8)  # fmt: skip
+
+
+def test_run_all_in_two_processes_gives_the_numbers_and_models_of_one_process():
+    plan = [("GAN", 0), ("CVAE", 1)]
+    alone, models_alone = _tiny_runs(1, plan, keep=[("CVAE", 1)])
+    pooled, models_pooled = _tiny_runs(2, plan, keep=[("CVAE", 1)])
+    assert list(pooled) == plan and set(models_pooled) == {"CVAE"}
+    for run in plan:
+        for key in ("FID", "IS", "precision", "recall", "sharpness"):
+            assert pooled[run][key] == pytest.approx(alone[run][key], rel=1e-5)
+        assert len(pooled[run]["fid_curve"]) == 1 and pooled[run]["seconds"] > 0
+    # the model rebuilt from a process's weights draws what that process's model drew
+    redrawn, _ = zoo.sample(models_pooled["CVAE"], 100, seed=1001)
+    assert float(np.mean(metrics.sharpness(redrawn))) == pooled["CVAE", 1]["sharpness"]
+    again, _ = zoo.sample(models_alone["CVAE"], 100, seed=1001)
+    np.testing.assert_allclose(redrawn, again, atol=1e-5)
+
+
+def test_run_all_names_bad_input():
+    with pytest.raises(ValueError, match="Unknown model\\(s\\) 'BigGAN'"):
+        zoo.run_all([("BigGAN", 0)], None, DigitScorer)
+    with pytest.raises(ValueError, match="workers >= 1, got 0"):
+        zoo.run_all([("GAN", 0)], None, DigitScorer, workers=0)
