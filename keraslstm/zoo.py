@@ -191,9 +191,9 @@ def run_all(plan, data, make_scorer, keep=(), workers=1, progress=None, **settin
     """`run` every (name, seed) of `plan`; returns ({(name, seed): numbers}, {name: model}).
 
     The models returned are those of the (name, seed) pairs in `keep`. With `workers` > 1 the runs
-    go to that many new processes with one CPU thread each (about 1.7 times the throughput of one
-    process on two cores); their models come back as weights into a model built here, so the
-    result does not depend on where a run trained. `make_scorer` builds the scorer (a class such
+    go to that many new processes with one CPU thread each (on two cores, two processes train
+    notebook 02's runs about 1.6 times as fast as one); their models come back as weights into a
+    model built here, so the result does not depend on where a run trained. `make_scorer` builds the scorer (a class such
     as `DigitScorer`: a process cannot receive a loaded model); `progress` wraps the iterator of
     finished runs (e.g. a tqdm partial); `settings` go to `run`.
     """
@@ -215,13 +215,11 @@ def run_all(plan, data, make_scorer, keep=(), workers=1, progress=None, **settin
                 models[name] = model
         return runs, models
     builds = {k: settings[k] for k in ("latent_dim", "width") if k in settings}
-    context = multiprocessing.get_context(
-        "spawn"
-    )  # a fresh TensorFlow per process, no forked state
-    with ProcessPoolExecutor(
-        workers, context, _start_worker, (make_scorer, data, settings)
-    ) as pool:
-        # longest runs first (convolutional GANs with extra critic steps), so no worker idles at the end
+    # spawned, not forked: a fresh TensorFlow per process, no state copied from this one
+    context = multiprocessing.get_context("spawn")
+    start = (make_scorer, data, settings)
+    with ProcessPoolExecutor(workers, context, _start_worker, start) as pool:
+        # longest runs first (convolutional GANs, extra critic steps): no process idles at the end
         order = sorted(plan, key=lambda run: -_cost(*run))
         futures = {pool.submit(_run_in_worker, *run, run in keep): run for run in order}
         for future in progress(as_completed(futures), len(plan)):
@@ -237,8 +235,5 @@ def _cost(name, seed):
     # a rough relative training time: convolutional networks and extra critic steps cost most
     family, options = MODELS[name]
     convolutional = options.get("net") == "dcgan" or family == "vaegan"
-    return (
-        (3 if convolutional else 1)
-        * (1 + options.get("d_steps", 1))
-        * (2 if options.get("conditional") else 1)
-    )
+    steps = 1 + options.get("d_steps", 1)
+    return (3 if convolutional else 1) * steps * (2 if options.get("conditional") else 1)
