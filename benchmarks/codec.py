@@ -134,7 +134,7 @@ def rate_distortion_part(model, images, entry):
     beats_jpeg = "JPEG" in at_quarter and at_quarter["JPEG"]["ours"] > at_quarter["JPEG"]["theirs"]
     jpeg_bd = pairs["ms_ssim"]["JPEG"][OURS]["mean"]
     print(f"target (above JPEG at equal rate near 0.25 bpp): {'met' if beats_jpeg else 'NOT met'}; "
-          f"BD-rate against JPEG on MS-SSIM: {jpeg_bd:+.1f}%")  # fmt: skip
+          f"BD-rate against JPEG on MS-SSIM: {'n/a' if jpeg_bd is None else f'{jpeg_bd:+.1f}%'}")  # fmt: skip
     entry.update(
         {
             "rate_distortion": rows,

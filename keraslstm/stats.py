@@ -105,16 +105,17 @@ def significant(x, digits=3):
     return np.format_float_positional(x, precision=digits, unique=False, fractional=False, trim="-")
 
 
-def mean_sd(values, digits=3):
-    """'mean ± sd (n)', the mean to `digits` significant digits and the standard deviation to 2:
-    how a notebook quotes per-seed values."""
+def mean_sd(values, digits=3, unit=""):
+    """'mean ± sd unit (n)', the mean to `digits` significant digits and the standard deviation
+    to 2: how a notebook quotes per-seed values (`unit`, e.g. "%", follows the spread)."""
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if len(values) == 0:
         raise ValueError("mean_sd needs at least one value")
+    unit = f" {unit}" if unit else ""
     if len(values) == 1:
-        return f"{significant(values[0], digits)} (1 seed)"
+        return f"{significant(values[0], digits)}{unit} (1 seed)"
     mean, sd = values.mean(), values.std(ddof=1)
-    return f"{significant(mean, digits)} ± {significant(sd, 2)} ({len(values)})"
+    return f"{significant(mean, digits)} ± {significant(sd, 2)}{unit} ({len(values)})"
 
 
 @dataclass(frozen=True)
@@ -163,12 +164,12 @@ def compare(a, b, higher_is_better=True, names=("A", "B"), digits=3, alpha=ALPHA
     return Verdict(verdict, p, rule, ours, {"a": a.tolist(), "b": b.tolist()})
 
 
-def level(values, target, at_least=True, digits=3, alpha=ALPHA):
+def level(values, target, at_least=True, digits=3, alpha=ALPHA, unit=""):
     """Does "reaches `target`" hold (or "stays below", with `at_least=False`)?
 
     One-sided t-tests of the mean against the level: holds when the one-sided 95 % interval lies
     past the target, does not hold when it lies short of it, inconclusive when it contains it.
-    The p-value is that of the side the mean lies on.
+    The p-value is that of the side the mean lies on; `unit` (e.g. "%") labels the values.
     """
     from scipy import stats
 
@@ -187,7 +188,7 @@ def level(values, target, at_least=True, digits=3, alpha=ALPHA):
         _decide(p_for, p_against, alpha),
         min(p_for, p_against),
         rule,
-        mean_sd(values, digits),
+        mean_sd(values, digits, unit),
         {"values": values.tolist(), "target": target},
     )
 

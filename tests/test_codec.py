@@ -697,7 +697,7 @@ def test_describe_reads_a_file_without_keras(model, tmp_path):
     header = read_header(data)
     assert info["size"] == f"{len(data)} bytes" and info["format version"] == 2
     assert (info["height"], info["width"], info["channels"]) == (64, 80, 3)
-    assert info["iterations"] == header.iterations and info["entropy stage"] == "range"
+    assert info["whole iterations"] == header.iterations and info["entropy stage"] == "range"
     assert info["partial iteration blocks"] == f"{header.partial} of 20"
     assert info["real bpp"] == f"{real_bpp(data, 64, 80):.4f}"
     assert info["fingerprint"] == fingerprint(model).hex()

@@ -110,15 +110,21 @@ def test_bd_rates_per_photo_and_mean():
     rates, quality = np.array([0.125, 0.25, 0.5, 1.0, 2.0]), np.array([0.8, 0.87, 0.92, 0.95, 0.97])
     rows = (_rows("JPEG", "x", rates, quality) + _rows("JPEG", "y", rates, quality - 0.01)
             + _rows("ours", "x", 0.8 * rates, quality) + _rows("ours", "y", 0.6 * rates, quality - 0.01)
-            + _rows("far", "x", rates, quality + 0.5))  # fmt: skip
+            + _rows("far", "x", rates, quality + 0.5) + _rows("one", "x", 0.5 * rates, quality))  # fmt: skip
     for metric in ("ms_ssim", "psnr"):
         summary = ev.bd_rates(rows, anchor="JPEG", metric=metric)
         assert summary["ours"]["photos"] == pytest.approx({"x": -20.0, "y": -40.0})
-        assert summary["ours"]["mean"] == pytest.approx(-30.0)
+        assert summary["ours"]["mean"] == pytest.approx(-30.0) and summary["ours"]["n"] == 2
         # no common quality range on x, no curve at all on y
-        assert summary["far"] == {"mean": None, "photos": {"x": None, "y": None}}
+        assert summary["far"] == {"mean": None, "n": 0, "photos": {"x": None, "y": None}}
+        # one photo is a value, not a mean
+        assert summary["one"]["photos"] == pytest.approx({"x": -50.0, "y": None})
+        assert (summary["one"]["mean"], summary["one"]["n"]) == (None, 1)
     table = ev.format_bd_table({"MS-SSIM": ev.bd_rates(rows)})
-    assert "| ours | MS-SSIM | -30.0% | -20.0% | -40.0% |" in table
+    assert "| codec | metric | mean (photos) | x | y |" in table
+    assert "| ours | MS-SSIM | -30.0% (2) | -20.0% | -40.0% |" in table
+    assert "| far | MS-SSIM | n/a (0) | n/a | n/a |" in table
+    assert "| one | MS-SSIM | n/a (1) | -50.0% | n/a |" in table
     assert metrics.bd_rate(rates, quality, 0.8 * rates, quality) == pytest.approx(-20.0)
 
 
@@ -136,7 +142,10 @@ def test_learning_curve_figure_has_a_line_per_run():
     }
     figure = ev.plot_learning_curve(curve)
     left, right = figure.axes
-    assert [t.get_text() for t in figure.legends[0].get_texts()][0] == "L1 loss (as shipped)"
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == [
+        "L1 loss (as shipped)",
+        "balanced per-iteration loss",
+    ]
     assert [list(line.get_xdata()) for line in left.lines] == [[2000, 2250], [2000]]
     assert list(right.lines[0].get_ydata()) == pytest.approx([0.9, 0.91])
     assert "MS-SSIM" in left.get_ylabel() and "steps" in left.get_xlabel()

@@ -336,7 +336,7 @@ def test_describe_lists_every_field_once():
         "height": 40,
         "width": 56,
         "channels": 3,
-        "iterations": 3,
+        "whole iterations": 3,
         "entropy stage": "lzma",
         "bits": 8,
         "stride": 16,

@@ -49,6 +49,8 @@ def test_mean_sd_quotes_mean_spread_and_seed_count():
     assert stats.mean_sd([0.12345, 0.12345], digits=2) == "0.12 ± 0 (2)"
     assert stats.mean_sd([619.0, 622.1, 616.0], digits=3) == "619 ± 3.1 (3)"  # spread to 2 digits
     assert stats.mean_sd([7.0]) == "7 (1 seed)"
+    assert stats.mean_sd([1.0, 2.0, 3.0], unit="%") == "2 ± 1 % (3)"  # the unit after the spread
+    assert stats.mean_sd([7.0], unit="dB") == "7 dB (1 seed)"
     # written out where Python's "g" would switch to exponents: the same value, readable
     assert stats.mean_sd([1000.0, 1210.0, 1420.0]) == "1210 ± 210 (3)"
     assert float("1210") == float(f"{1210.0:.3g}") and float("210") == float(f"{210.0:.2g}")
@@ -216,6 +218,7 @@ def test_level_reports_its_target_and_decides_strictly_below_alpha():
     at_most = stats.level(values, 0.995, at_least=False, digits=2)
     assert at_most.verdict == "holds" and at_most.rule == "one-sided t-test against 0.995 (at most)"
     assert at_most.ours == "0.92 ± 0.023 (3)"
+    assert stats.level([34.0, 65.0, 20.0], 0.0, at_least=False, unit="%").ours == "39.7 ± 23 % (3)"
     assert stats.level(values, 0.995, at_least=False, alpha=at_most.p).verdict == "inconclusive"
     # without spread: past the target holds at p 0, short of it fails at p 0, on it p 1
     assert (stats.level([0.5, 0.5], 0.4).verdict, stats.level([0.5, 0.5], 0.4).p) == ("holds", 0.0)

@@ -23,6 +23,7 @@ from keraslstm.codec.weights import load_model
 
 __all__ = [
     "OURS",
+    "MIN_PHOTOS",
     "BASELINES",
     "NOTES",
     "baseline",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 OURS = "LSTM codec"
+MIN_PHOTOS = 2  # a BD-rate mean needs at least this many photos
 NOTES = []  # why a codec is missing from BASELINES on this machine
 if importlib.util.find_spec("pillow_jxl") is not None:
     import pillow_jxl  # noqa: F401  (registers the JPEG XL plugin with Pillow)
@@ -178,8 +180,9 @@ def bd_rates(rows, anchor="JPEG", metric="ms_ssim", method="pchip"):
     """BD-rate (percent, negative = fewer bits than `anchor` at equal quality) of every other
     codec against `anchor`, per photo, from `evaluate_photos` rows.
 
-    Returns {codec: {"mean": mean over photos, "photos": {photo: value}}}; a photo where the two
-    curves share no quality range (or have too few points) gets None and is left out of the mean.
+    Returns {codec: {"mean": mean over photos, "n": photos in it, "photos": {photo: value}}}; a
+    photo where the two curves share no quality range (or have too few points) gets None and is
+    left out. The mean is None below `MIN_PHOTOS` photos: one photo's value is not a mean.
     """
     curves = {}
     for r in rows:
@@ -198,7 +201,8 @@ def bd_rates(rows, anchor="JPEG", metric="ms_ssim", method="pchip"):
             except (KeyError, ValueError):
                 values[photo] = None
         found = [v for v in values.values() if v is not None]
-        summary[codec] = dict(mean=float(np.mean(found)) if found else None, photos=values)
+        mean = float(np.mean(found)) if len(found) >= MIN_PHOTOS else None
+        summary[codec] = dict(mean=mean, n=len(found), photos=values)
     return summary
 
 
@@ -215,19 +219,21 @@ def format_table(rows):
 
 
 def format_bd_table(summaries):
-    """Markdown table of `{metric label: bd_rates(...)}`: one row per codec, mean and per photo."""
+    """Markdown table of `{metric label: bd_rates(...)}`: one row per codec, the mean with the
+    number of photos it is over in brackets ("n/a (1)": too few for a mean), then each photo."""
     first = next(iter(summaries.values()))
     photos = list(next(iter(first.values()))["photos"])
 
     def cell(value):
         return "n/a" if value is None else f"{value:+.1f}%"
 
-    lines = ["| codec | metric | mean | " + " | ".join(photos) + " |",
+    lines = ["| codec | metric | mean (photos) | " + " | ".join(photos) + " |",
              "|---|---|---|" + "---|" * len(photos)]  # fmt: skip
     for label, summary in summaries.items():
         for codec, result in summary.items():
             per_photo = " | ".join(cell(result["photos"][p]) for p in photos)
-            lines.append(f"| {codec} | {label} | {cell(result['mean'])} | {per_photo} |")
+            mean = f"{cell(result['mean'])} ({result['n']})"
+            lines.append(f"| {codec} | {label} | {mean} | {per_photo} |")
     return "\n".join(lines)
 
 
@@ -240,7 +246,7 @@ def plot_learning_curve(curve, colours=None):
     """
     import matplotlib.pyplot as plt
 
-    labels = {"l1": "L1 loss (as shipped)", "balanced": "balanced per-iteration loss (A/B)"}
+    labels = {"l1": "L1 loss (as shipped)", "balanced": "balanced per-iteration loss"}
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     colours = {run: (colours or {}).get(run, cycle[i % len(cycle)]) for i, run in enumerate(curve["runs"])}  # fmt: skip
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")

@@ -196,6 +196,7 @@ def header_size(header):
 # How `describe` names the Header fields whose own names would puzzle a reader of `info`.
 DESCRIBED_AS = {
     "version": "format version",
+    "iterations": "whole iterations",
     "lossless": "entropy stage",
     "partial": "partial iteration blocks",
 }
@@ -203,7 +204,7 @@ DESCRIBED_AS = {
 
 def describe(data):
     """What a `.klc` file holds, for `info` (no model, no TensorFlow): size, real bpp and every
-    `Header` field once (fingerprint and checksum in hex; `DESCRIBED_AS` renames three)."""
+    `Header` field once (fingerprint and checksum in hex; `DESCRIBED_AS` renames four)."""
     import dataclasses
 
     header = read_header(data)
