@@ -100,17 +100,34 @@ def _entry(name, value):
     return {**dict.fromkeys(_KEYS), "ours": value}
 
 
-def record(notebook, **figures):
+def _table(name, rows):
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"table {name!r} must be a non-empty list of dicts (one per row)")
+    for row in rows:
+        for key, value in row.items():
+            if value is not None and not isinstance(value, (int, float, str)):
+                raise ValueError(f"table {name!r}: {key!r} must be a number or a string, got {value!r}")  # fmt: skip
+    return rows
+
+
+def record(notebook, tables=None, **figures):
     """Write `figures` (name -> number or {claim, paper, ours}) to `<results_dir()>/<notebook>.json`.
 
-    Returns the file's path, relative to the project root when it lies inside it.
+    `tables` (name -> list of row dicts of numbers and strings, e.g. every run of a grid) go
+    beside the figures, under their names. Returns the file's path, relative to the project root
+    when it lies inside it.
     """
     if not figures:
         raise ValueError("record needs at least one figure, e.g. record('01_x', psnr_db=20.5)")
     entries = {name: _entry(name, value) for name, value in figures.items()}
+    tables = {name: _table(name, rows) for name, rows in (tables or {}).items()}
+    clash = sorted({"notebook", "mode", "quick_mode", "figures"} & set(tables))
+    if clash:
+        raise ValueError(f"table names {clash} are reserved for the record's own keys")
     path = results_dir() / f"{notebook}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"notebook": notebook, "mode": mode(), "quick_mode": quick_mode(), "figures": entries}
+    payload |= tables
     path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     return relative(path)
 

@@ -114,10 +114,13 @@ def score_generator(scorer, originals, reconstructions, samples, asked, train_fe
     - `accuracy`: share of `samples` that the classifier reads as the class in `asked`;
     - `authenticity`: share of samples that are not near-copies of a training image, in
       classifier features (`train_features`; Alaa et al. 2022);
-    - `precision`: share of samples inside the k-NN balls of the held-out originals (realism).
+    - `precision`: share of samples inside the k-NN balls of the held-out originals (realism);
+    - `recall`: share of held-out originals inside the k-NN balls of the samples (diversity: the
+      data the samples cover; Kynkaanniemi et al. 2019).
     """
     sample_features, sample_probs = scorer(samples)
     original_features, _ = scorer(originals)
+    precision, recall = metrics.precision_recall(original_features, sample_features)
     return {
         "psnr": float(np.mean(metrics.psnr(originals, reconstructions))),
         "ssim": float(np.mean(metrics.ssim(originals, reconstructions))),
@@ -125,7 +128,8 @@ def score_generator(scorer, originals, reconstructions, samples, asked, train_fe
         "dice": float(np.mean(metrics.dice(originals, reconstructions))),
         "accuracy": float(np.mean(sample_probs.argmax(axis=1) == np.asarray(asked))),
         "authenticity": metrics.authenticity(train_features, sample_features),
-        "precision": metrics.precision_recall(original_features, sample_features)[0],
+        "precision": precision,
+        "recall": recall,
     }
 
 

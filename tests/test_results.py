@@ -82,6 +82,21 @@ def test_paths_in_the_project_are_given_relative_to_its_root(tmp_path, monkeypat
     assert results.relative(tmp_path.parent / "x.png") == tmp_path.parent / "x.png"
 
 
+def test_record_keeps_tables_of_rows_beside_the_figures(results_root):
+    grid = [
+        {"encoder": "lstm", "seed": 0, "psnr": 17.25},
+        {"encoder": "conv", "seed": 0, "psnr": 18.5},
+    ]
+    payload = json.loads(results.record("01_demo", tables={"grid": grid}, psnr_db=17.3).read_text())
+    assert payload["grid"] == grid and payload["figures"]["psnr_db"]["ours"] == 17.3
+    with pytest.raises(ValueError, match="'grid' must be a non-empty list of dicts"):
+        results.record("01_demo", tables={"grid": []}, psnr_db=1.0)
+    with pytest.raises(ValueError, match="'grid': 'curve' must be a number or a string"):
+        results.record("01_demo", tables={"grid": [{"curve": [1, 2]}]}, psnr_db=1.0)
+    with pytest.raises(ValueError, match=r"\['figures'\] are reserved"):
+        results.record("01_demo", tables={"figures": grid}, psnr_db=1.0)
+
+
 def test_record_refuses_malformed_figures(results_root):
     with pytest.raises(ValueError, match="at least one figure"):
         results.record("01_demo")

@@ -43,7 +43,7 @@ def test_score_generator_on_a_perfect_and_a_copying_generator(scorer):
     )
     assert perfect["psnr"] == np.inf
     assert perfect["ssim"] == pytest.approx(1.0) and perfect["iou"] == perfect["dice"] == 1.0
-    assert perfect["accuracy"] >= 0.95 and perfect["precision"] == 1.0
+    assert perfect["accuracy"] >= 0.95 and perfect["precision"] == perfect["recall"] == 1.0
     copying = scorers.score_generator(
         scorer, x_test[:200], x_test[:200], x_train[:200], y_train[:200], train_features
     )
@@ -54,6 +54,12 @@ def test_score_generator_on_a_perfect_and_a_copying_generator(scorer):
         scorer, x_test[:200], noise, noise, y_test[:200], train_features
     )
     assert noisy["psnr"] < 10 and noisy["iou"] < 0.3 and noisy["accuracy"] < 0.3
+    # one digit drawn 200 times is realistic but covers almost nothing: recall, not precision
+    single = np.repeat(x_test[:1], 200, axis=0)
+    copies = scorers.score_generator(
+        scorer, x_test[:200], x_test[:200], single, y_test[:200], train_features
+    )
+    assert copies["precision"] == 1.0 and copies["recall"] < 0.1
 
 
 def test_images_per_second_times_the_generator():
