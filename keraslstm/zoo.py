@@ -11,14 +11,12 @@ Every model sees the same data, epochs, batch size and seed; `score` measures sa
 cached digit classifier (`keraslstm.scorers`) so the numbers are comparable across models.
 """
 
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import keras
 import numpy as np
 
-from keraslstm import gan, metrics, networks, vae
+from keraslstm import gan, metrics, networks, parallel, vae
 
 __all__ = ["MODELS", "build", "train", "sample", "score", "EpochScores", "run", "run_all"]
 
@@ -168,67 +166,42 @@ def run(name, seed, data, scorer, epochs, batch_size=64, n_curve=300, n_eval=100
     return numbers, model
 
 
-_worker = {}  # in a training process: its scorer, data and settings
+def _setup(make_scorer, data, settings):
+    return make_scorer(), data, settings
 
 
-def _start_worker(make_scorer, data, settings):
-    # one CPU thread per process: a small model's training does not use more, and the processes
-    # would otherwise fight over the same cores
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    _worker.update(scorer=make_scorer(), data=data, settings=settings)
-
-
-def _run_in_worker(name, seed, keep):
-    numbers, model = run(name, seed, _worker["data"], _worker["scorer"], **_worker["settings"])
+def _run_job(context, name, seed, keep):
+    scorer, data, settings = context
+    numbers, model = run(name, seed, data, scorer, **settings)
     return numbers, model.get_weights() if keep else None
 
 
 def run_all(plan, data, make_scorer, keep=(), workers=1, progress=None, **settings):
     """`run` every (name, seed) of `plan`; returns ({(name, seed): numbers}, {name: model}).
 
-    The models returned are those of the (name, seed) pairs in `keep`. With `workers` > 1 the runs
-    go to that many new processes with one CPU thread each (on two cores, two processes train
-    notebook 02's runs about 1.6 times as fast as one); their models come back as weights into a
-    model built here, so the result does not depend on where a run trained. `make_scorer` builds the scorer (a class such
-    as `DigitScorer`: a process cannot receive a loaded model); `progress` wraps the iterator of
-    finished runs (e.g. a tqdm partial); `settings` go to `run`.
+    The models returned are those of the (name, seed) pairs in `keep`, rebuilt here from the
+    weights each run returns, so the result does not depend on where a run trained. With
+    `workers` > 1 the runs go to that many processes (`parallel.map_runs`; on two cores, two
+    processes train notebook 02's runs about 1.6 times as fast as one). `make_scorer` builds the
+    scorer (a class such as `DigitScorer`: a process cannot receive a loaded model); `progress`
+    wraps the iterator of finished runs (e.g. a tqdm partial); `settings` go to `run`.
     """
     unknown = sorted({name for name, _ in plan} - set(MODELS))
     if unknown:
         raise ValueError(
             f"Unknown model(s) {', '.join(map(repr, unknown))}; valid: {', '.join(MODELS)}"
         )
-    if workers < 1:
-        raise ValueError(f"run_all needs workers >= 1, got {workers}")
-    progress = progress or (lambda finished, total: finished)
     keep = set(keep)
-    runs, models = {}, {}
-    if workers == 1:
-        scorer = make_scorer()
-        for name, seed in progress(iter(plan), len(plan)):
-            runs[name, seed], model = run(name, seed, data, scorer, **settings)
-            if (name, seed) in keep:
-                models[name] = model
-        return runs, models
+    jobs = [(name, seed, (name, seed) in keep) for name, seed in plan]
+    results = parallel.map_runs(_run_job, jobs, workers, _setup, (make_scorer, data, settings),
+                                cost=lambda name, seed, _: _cost(name, seed), progress=progress)  # fmt: skip
     builds = {k: settings[k] for k in ("latent_dim", "width") if k in settings}
-    # spawned, not forked: a fresh TensorFlow per process, no state copied from this one
-    context = multiprocessing.get_context("spawn")
-    start = (make_scorer, data, settings)
-    with ProcessPoolExecutor(workers, context, _start_worker, start) as pool:
-        # longest runs first (convolutional GANs, extra critic steps): no process idles at the end
-        order = sorted(plan, key=lambda run: -_cost(*run))
-        futures = {pool.submit(_run_in_worker, *run, run in keep): run for run in order}
-        for future in progress(as_completed(futures), len(plan)):
-            name, seed = futures[future]
-            runs[name, seed], weights = future.result()
-            if weights is not None:
-                models[name] = build(name, seed=seed, **builds)
-                models[name].set_weights(weights)
-    return {run: runs[run] for run in plan}, models
+    models = {}
+    for (name, seed, kept), (_, weights) in zip(jobs, results, strict=True):
+        if kept:
+            models[name] = build(name, seed=seed, **builds)
+            models[name].set_weights(weights)
+    return {run: numbers for run, (numbers, _) in zip(plan, results, strict=True)}, models
 
 
 def _cost(name, seed):
