@@ -45,7 +45,7 @@ def test_run_all_scores_every_epoch_and_returns_the_kept_model(digits):
     assert list(numbers) == plan and list(models) == plan
     for job in plan:
         result = numbers[job]
-        assert len(result["curve"]) == len(result["history"]["loss"]) == 2
+        assert len(result["curve"]) == len(result["history"]["reconstruction_loss"]) == 2
         assert 0 <= result["kept"] < 2 and {"psnr", "recall"} <= set(result["curve"][0])
     # the model rebuilt from the run's weights reconstructs as the run scored it
     images, labels = digits[2]
