@@ -4,8 +4,8 @@ DLSTM (the paper of notebook 01) is read as a class-conditional VAE-GAN whose en
 that reads an image row by row. The 2x2 crosses that encoder with a convolutional one of the same
 size (`networks.conv_encoder`) and the adversary with none (`adversarial_weight=0`: a conditional
 VAE). Every network trains until its reconstruction loss on validation digits stops improving
-and keeps the weights of its best epoch, so each is judged at its own plateau; `run_all` spreads
-the runs over processes (`parallel.map_runs`).
+and keeps the weights of its best epoch, so each is judged at its own plateau (or at the epoch cap,
+when it is still improving there); `run_all` spreads the runs over processes (`parallel.map_runs`).
 """
 
 import time
