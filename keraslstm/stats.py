@@ -3,6 +3,9 @@
 A notebook judges each claim of its paper with one rule and gets a `Verdict`:
 - `compare(a, b)`: two groups of per-seed values, Welch's t-test (`scipy.stats.ttest_ind` with
   `equal_var=False`);
+- `contrast(groups, weights)`: a weighted sum of several groups' means (a 2×2's main effect or
+  interaction), Welch's test generalised: each group's own variance, Satterthwaite's degrees of
+  freedom;
 - `level(values, target)`: "reaches X", a one-sided t-test against the level
   (`scipy.stats.ttest_1samp`);
 - `counts(k_a, n_a, k_b, n_b)`: how often something happened (collapsed seeds), Fisher's exact test
@@ -33,6 +36,7 @@ __all__ = [
     "wilson_interval",
     "mean_sd",
     "compare",
+    "contrast",
     "level",
     "counts",
     "exact",
@@ -141,27 +145,69 @@ def _decide(p_for, p_against, alpha):
     return INCONCLUSIVE
 
 
-def compare(a, b, higher_is_better=True, names=("A", "B"), digits=3, alpha=ALPHA):
+def compare(a, b, higher_is_better=True, names=("A", "B"), digits=3, alpha=ALPHA, log=False):
     """Does "a beats b" hold on per-seed values? Welch's two-sided t-test at `alpha`.
 
     With 3 seeds a side the gap must be about 4 standard errors, not 2: few seeds make a wide
     noise band. Two groups without any spread differ decisively when their means differ.
+    `log=True` tests the logarithms (a ratio), for positive values whose noise is a share of
+    their size, such as timings: one slowed run then weighs as a ratio, not in seconds.
     """
     from scipy import stats
 
     a, b = _values(a, "compare"), _values(b, "compare")
+    if log and (a.min() <= 0 or b.min() <= 0):
+        raise ValueError(f"compare(log=True) needs positive values, got {a.tolist()} and {b.tolist()}")  # fmt: skip
+    x, y = (np.log(a), np.log(b)) if log else (a, b)
     sign = 1 if higher_is_better else -1
-    gap = sign * (a.mean() - b.mean())
-    if a.std() == 0 and b.std() == 0:
+    gap = sign * (x.mean() - y.mean())
+    if x.std() == 0 and y.std() == 0:
         p = 1.0 if gap == 0 else 0.0
     else:
         with warnings.catch_warnings():  # nearly equal values: scipy warns, the p-value stands
             warnings.simplefilter("ignore", RuntimeWarning)
-            p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+            p = float(stats.ttest_ind(x, y, equal_var=False).pvalue)
     verdict = INCONCLUSIVE if p >= alpha else (HOLDS if gap > 0 else DOES_NOT_HOLD)
     ours = f"{names[0]} {mean_sd(a, digits)} vs {names[1]} {mean_sd(b, digits)}"
-    rule = f"Welch t-test, {'higher' if higher_is_better else 'lower'} is better"
+    rule = f"Welch t-test{' on logs (a ratio)' if log else ''}, {'higher' if higher_is_better else 'lower'} is better"  # fmt: skip
     return Verdict(verdict, p, rule, ours, {"a": a.tolist(), "b": b.tolist()})
+
+
+def contrast(groups, weights, higher_is_better=True, names=("A", "B"), digits=3, alpha=ALPHA):
+    """Is a contrast of group means, sum(weights[i] * mean(groups[i])), above 0 (below when lower
+    is better)? Welch's two-sided t-test generalised to several groups at `alpha`.
+
+    In a 2×2 the encoder's main effect is weights (1/2, 1/2, -1/2, -1/2) over the arms (LSTM with
+    and without the adversary, conv with and without): every run counts and the other factor's
+    effect cancels instead of counting as noise. Each group keeps its own variance (a two-way ANOVA
+    would pool them), with Satterthwaite's degrees of freedom; two groups with weights (1, -1) give
+    exactly `compare`. `names` name the positive and the negative side.
+    """
+    from scipy import stats
+
+    groups = [_values(g, "contrast") for g in groups]
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (len(groups),):
+        raise ValueError(f"contrast needs one weight per group: {len(groups)} groups, weights {weights.tolist()}")  # fmt: skip
+    if not math.isclose(weights.sum(), 0, abs_tol=1e-9) or not np.any(weights):
+        raise ValueError(f"contrast weights must sum to 0 and not all be 0, got {weights.tolist()}")  # fmt: skip
+    sign = 1 if higher_is_better else -1
+    estimate = float(sum(w * g.mean() for w, g in zip(weights, groups, strict=True)))
+    shares = np.array([w**2 * g.var(ddof=1) / len(g) for w, g in zip(weights, groups, strict=True)])
+    error = float(np.sqrt(shares.sum()))
+    dof = math.inf
+    if error == 0:
+        p = 1.0 if estimate == 0 else 0.0
+    else:
+        dof = shares.sum() ** 2 / sum(v**2 / (len(g) - 1) for v, g in zip(shares, groups, strict=True))  # fmt: skip
+        p = float(2 * stats.t.sf(abs(estimate) / error, dof))
+    verdict = INCONCLUSIVE if p >= alpha else (HOLDS if sign * estimate > 0 else DOES_NOT_HOLD)
+    runs = sum(len(g) for g in groups)
+    ours = f"{names[0]} − {names[1]}: {significant(estimate, digits)} ± {significant(error, 2)} (standard error, {runs} runs)"  # fmt: skip
+    rule = f"Welch t-test on a contrast, {'higher' if higher_is_better else 'lower'} is better"
+    detail = {"groups": [g.tolist() for g in groups], "weights": weights.tolist(), "estimate": estimate,
+              "standard error": error, "dof": dof}  # fmt: skip
+    return Verdict(verdict, p, rule, ours, detail)
 
 
 def level(values, target, at_least=True, digits=3, alpha=ALPHA, unit=""):

@@ -327,3 +327,69 @@ def test_markdown_of_a_verdict_table_whole():
         "or does not hold only when its Holm p < 0.05, otherwise it is inconclusive.*"
     )
     assert table._repr_markdown_() == table.markdown()
+
+
+def test_contrast_of_two_groups_is_welchs_test():
+    a, b = [1.0, 1.1, 0.9], [0.5, 0.65, 0.4, 0.55]
+    result = stats.contrast([a, b], [1, -1])
+    assert result.p == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    assert result.verdict == "holds"
+    assert stats.contrast([a, b], [-1, 1]).verdict == "does not hold"
+    assert stats.contrast([a, b], [1, -1], higher_is_better=False).verdict == "does not hold"
+
+
+def test_contrast_matches_a_two_way_anova_when_the_arms_spread_alike():
+    # four arms of a 2x2 with the same deviations: each arm's variance equals the pooled one, so
+    # the contrast's t-test is the ANOVA's F-test, here computed by least squares on +-1 codes
+    deviations = np.array([-0.3, 0.1, 0.2])
+    means = {(1, 1): 2.0, (1, -1): 1.6, (-1, 1): 1.5, (-1, -1): 1.4}
+    arms = {cell: mean + deviations for cell, mean in means.items()}
+    rows = [(e, a, y) for (e, a), values in arms.items() for y in values]
+    e, a, y = (np.array(column, dtype=float) for column in zip(*rows, strict=True))
+    design = np.column_stack([np.ones_like(e), e, a, e * a])
+    coef, residual, *_ = np.linalg.lstsq(design, y, rcond=None)
+    dof = len(y) - design.shape[1]
+    mse = residual[0] / dof
+    cov = mse * np.linalg.inv(design.T @ design)
+    groups = [arms[cell] for cell in means]
+    for column, weights in ((1, [0.5, 0.5, -0.5, -0.5]), (2, [0.5, -0.5, 0.5, -0.5]), (3, [1, -1, -1, 1])):  # fmt: skip
+        t = coef[column] / np.sqrt(cov[column, column])
+        result = stats.contrast(groups, weights)
+        assert result.p == pytest.approx(2 * sps.t.sf(abs(t), dof))
+        scale = {1: 2, 2: 2, 3: 4}[
+            column
+        ]  # +-1 codes: a main effect is 2 coefficients, the interaction 4
+        assert result.detail["estimate"] == pytest.approx(scale * coef[column])
+
+
+def test_contrast_names_its_sides_and_refuses_bad_weights():
+    result = stats.contrast([[2.0, 2.2], [1.0, 1.1]], [1, -1], names=("x", "y"))
+    assert result.ours.startswith("x − y: 1.05 ± ") and result.ours.endswith("(standard error, 4 runs)")  # fmt: skip
+    assert result.rule == "Welch t-test on a contrast, higher is better"
+    assert stats.contrast([[1.0, 1.0], [0.0, 0.0]], [1, -1]).p == 0.0  # no noise at all
+    assert stats.contrast([[1.0, 1.0], [1.0, 1.0]], [1, -1]).verdict == "inconclusive"
+    with pytest.raises(ValueError, match="sum to 0"):
+        stats.contrast([[1.0, 2.0], [1.0, 2.0]], [1, 1])
+    with pytest.raises(ValueError, match="one weight per group"):
+        stats.contrast([[1.0, 2.0], [1.0, 2.0]], [1, -1, 0])
+    with pytest.raises(ValueError, match="at least 2 values"):
+        stats.contrast([[1.0], [1.0, 2.0]], [1, -1])
+
+
+def test_compare_on_logs_is_welchs_test_of_the_logarithms():
+    a, b = [132.0, 104.0, 201.0], [16.4, 17.3, 17.3]
+    result = stats.compare(a, b, log=True)
+    assert result.p == pytest.approx(sps.ttest_ind(np.log(a), np.log(b), equal_var=False).pvalue)
+    assert result.p < stats.compare(a, b).p  # one slow run weighs as a ratio, not in seconds
+    assert result.rule == "Welch t-test on logs (a ratio), higher is better"
+    assert result.ours == stats.compare(a, b).ours  # the values shown stay in seconds
+    with pytest.raises(ValueError, match="positive values"):
+        stats.compare([1.0, 0.0], [1.0, 2.0], log=True)
+
+
+def test_contrast_reports_satterthwaites_degrees_of_freedom():
+    a, b = [1.0, 1.1, 0.9], [0.5, 0.65, 0.4, 0.55]
+    va, vb = np.var(a, ddof=1) / 3, np.var(b, ddof=1) / 4
+    result = stats.contrast([a, b], [1, -1])
+    assert result.detail["dof"] == pytest.approx((va + vb) ** 2 / (va**2 / 2 + vb**2 / 3))
+    assert result.detail["standard error"] == pytest.approx(np.sqrt(va + vb))
