@@ -356,9 +356,8 @@ def test_contrast_matches_a_two_way_anova_when_the_arms_spread_alike():
         t = coef[column] / np.sqrt(cov[column, column])
         result = stats.contrast(groups, weights)
         assert result.p == pytest.approx(2 * sps.t.sf(abs(t), dof))
-        scale = {1: 2, 2: 2, 3: 4}[
-            column
-        ]  # +-1 codes: a main effect is 2 coefficients, the interaction 4
+        # +-1 codes: a main effect is 2 coefficients, the interaction 4
+        scale = {1: 2, 2: 2, 3: 4}[column]
         assert result.detail["estimate"] == pytest.approx(scale * coef[column])
 
 
