@@ -15,6 +15,7 @@ __all__ = [
     "GeneratorSnapshots",
     "real_vs_fake",
     "train_detector",
+    "train_to_convergence",
     "detection_scores",
 ]
 
@@ -61,6 +62,34 @@ def train_detector(model, x, y, epochs=10, batch_size=32, learning_rate=2e-3, se
         callbacks=list(callbacks),
     )  # fmt: skip
     return history.history["loss"]
+
+
+def train_to_convergence(model, x, y, validation, max_epochs=200, patience=10, batch_size=32,
+                         learning_rate=2e-3, seed=0):  # fmt: skip
+    """Fit as `train_detector` does until the loss on `validation` (`(x_val, y_val)`) has not
+    improved for `patience` epochs, then keep the best epoch's weights.
+
+    A detector judged after a fixed few epochs measures how fast it learns, not how well it
+    detects. Returns the per-epoch "loss" and "val_loss" and the kept "best_epoch" (1-based).
+    """
+    x_val, y_val = validation
+    if len(x_val) == 0 or len(x_val) != len(y_val):
+        raise ValueError(f"validation needs images and as many labels, got {len(x_val)} and {len(y_val)}")  # fmt: skip
+    if np.shape(x_val)[1:] != np.shape(x)[1:]:
+        raise ValueError(f"validation images are {np.shape(x_val)[1:]}, training images {np.shape(x)[1:]}")  # fmt: skip
+    if patience < 1 or max_epochs < 1:
+        raise ValueError(f"patience and max_epochs must be at least 1, got {patience} and {max_epochs}")  # fmt: skip
+    keras.utils.set_random_seed(seed)
+    model.compile(
+        keras.optimizers.Adam(learning_rate),
+        keras.losses.BinaryCrossentropy(from_logits=True),
+    )
+    stop = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
+    history = model.fit(
+        x, y, validation_data=(np.asarray(x_val, "float32"), np.asarray(y_val, "float32")),
+        epochs=max_epochs, batch_size=batch_size, verbose=0, shuffle=True, callbacks=[stop],
+    )  # fmt: skip
+    return {**history.history, "best_epoch": stop.best_epoch + 1}
 
 
 def detection_scores(model, x, y):

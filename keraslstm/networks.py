@@ -36,6 +36,7 @@ __all__ = [
     "convlstm_predictor",
     "cnn_predictor",
     "copy_last_frame",
+    "frame_baselines",
     "hybrid_generator",
     "attention_scores_model",
     "transfer_discriminator",
@@ -202,18 +203,19 @@ def conv_encoder(
 # Notebook 04 (Somasekar & Naveen 2021): an LSTM that reads an image row by row as a discriminator / detector.
 
 
-def row_lstm_discriminator(image_shape=(28, 28, 1), units=32, bidirectional=False):
+def row_lstm_discriminator(image_shape=(28, 28, 1), units=32, bidirectional=False, gate="hard_sigmoid"):  # fmt: skip
     """A real-vs-fake discriminator that reads the image one row per time step; one logit out.
 
     Row `t` (`width * channels` numbers) is the LSTM's input at step `t`; the last hidden state
     (of both directions with `bidirectional`) goes through one dense layer to the logit. The cell
-    is the project's `HardSigmoidLSTMCell` (hard-sigmoid gates, from Mandogade & Morghare,
-    notebook 05; the paper of notebook 04 writes sigmoid). Fits `keraslstm.gan.GAN` as is.
+    is the project's `HardSigmoidLSTMCell` with `gate` as its gates' activation: the compression
+    paper's hard sigmoid by default, "sigmoid" for the paper of notebook 04 (Somasekar & Naveen,
+    Eqs. 1-6). Fits `keraslstm.gan.GAN` as is.
     """
     height, width, channels = image_shape
     image = keras.Input(image_shape, name="image")
     rows = layers.Reshape((height, width * channels), name="rows")(image)
-    reader = layers.RNN(HardSigmoidLSTMCell(units), name="row_lstm")
+    reader = layers.RNN(HardSigmoidLSTMCell(units, gate=gate), name="row_lstm")
     if bidirectional:
         reader = layers.Bidirectional(reader, name="row_bilstm")
     logit = layers.Dense(1, name="logit")(reader(rows))
@@ -335,6 +337,29 @@ def copy_last_frame(frames, output_frames=10):
     if frames.ndim != 5:
         raise ValueError(f"copy_last_frame takes (batch, time, H, W, C) frames, got {frames.shape}")
     return np.repeat(frames[:, -1:], output_frames, axis=1)
+
+
+def frame_baselines(frames, train_futures, output_frames=10, blur_sigma=1.0):
+    """The untrained predictions a frame predictor must beat, each `(batch, output_frames, H, W, C)`.
+
+    "blank" (all zeros), "mean frame" (the mean future frame of the training sequences
+    `train_futures`, the best constant), "copy last" (the last observed frame) and "blurred copy
+    last" (it, Gaussian-blurred by `blur_sigma` pixels: a diffuse guess scores better on MSE than
+    a sharp wrong one, so a predictor that only learned to blur must beat this, not copy-last).
+    """
+    from scipy.ndimage import gaussian_filter
+
+    last = copy_last_frame(frames, output_frames).astype("float32")
+    train_futures = np.asarray(train_futures, "float32")
+    if train_futures.ndim != 5 or train_futures.shape[2:] != last.shape[2:]:
+        raise ValueError(f"train_futures must be (batch, time, H, W, C) frames like {last.shape[2:]}, got {train_futures.shape}")  # fmt: skip
+    mean_frame = train_futures.mean(axis=(0, 1))
+    return {
+        "blank": np.zeros_like(last),
+        "mean frame": np.broadcast_to(mean_frame, last.shape).copy(),
+        "copy last": last,
+        "blurred copy last": gaussian_filter(last, sigma=(0, 0, blur_sigma, blur_sigma, 0), mode="constant"),
+    }  # fmt: skip
 
 
 def hybrid_generator(

@@ -80,3 +80,36 @@ def test_generator_snapshots_keep_the_chosen_epochs():
     final = model.generator.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(snapshots.weights[3], final, strict=True))
     assert not all(np.array_equal(a, b) for a, b in zip(snapshots.weights[1], final, strict=True))
+
+
+def test_training_to_convergence_stops_and_keeps_the_best_epoch():
+    # random labels: nothing to learn, so the validation loss soon rises and training stops
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, *SHAPE)).astype("float32"), rng.integers(0, 2, 64).astype("float32")
+    x_val, y_val = (
+        rng.random((32, *SHAPE)).astype("float32"),
+        rng.integers(0, 2, 32).astype("float32"),
+    )
+    model = _detector("cnn")
+    history = detection.train_to_convergence(model, x, y, (x_val, y_val), max_epochs=60, patience=3)
+    assert len(history["val_loss"]) < 60 and len(history["loss"]) == len(history["val_loss"])
+    assert history["best_epoch"] == int(np.argmin(history["val_loss"])) + 1
+    assert (
+        len(history["val_loss"]) == history["best_epoch"] + 3
+    )  # stopped after 3 epochs without gain
+    loss = keras.losses.BinaryCrossentropy(from_logits=True)
+    kept = float(loss(y_val, model(x_val, training=False)))
+    np.testing.assert_allclose(
+        kept, min(history["val_loss"]), rtol=1e-4
+    )  # the best weights, restored
+
+
+def test_training_to_convergence_names_bad_validation_data():
+    x, y = np.zeros((4, *SHAPE), "float32"), np.zeros(4, "float32")
+    model = _detector("cnn")
+    with pytest.raises(ValueError, match="as many labels"):
+        detection.train_to_convergence(model, x, y, (x, y[:2]))
+    with pytest.raises(ValueError, match="validation images are"):
+        detection.train_to_convergence(model, x, y, (np.zeros((4, 6, 6, 1)), y))
+    with pytest.raises(ValueError, match="patience and max_epochs"):
+        detection.train_to_convergence(model, x, y, (x, y), patience=0)

@@ -6,6 +6,7 @@ The MLP and DCGAN builders are exercised in test_gan.py and test_vae.py.
 import keras
 import numpy as np
 import pytest
+import scipy.special
 from references import conv_same, leaky_relu
 
 from keraslstm import gan, networks, vae
@@ -14,9 +15,12 @@ from keraslstm.scorers import digit_classifier
 # Notebook 01: the row-reading LSTM encoder and its convolutional ablation.
 
 
-def _numpy_row_lstm(images, kernel, recurrent, bias):
-    """Reference: the hard-sigmoid LSTM reading image rows, written out in NumPy."""
-    gate = lambda x: np.clip(0.2 * x + 0.5, 0.0, 1.0)  # noqa: E731
+# the compression paper's hard sigmoid, the cell's default gate
+HARD_SIGMOID = lambda x: np.clip(0.2 * x + 0.5, 0.0, 1.0)  # noqa: E731
+
+
+def _numpy_row_lstm(images, kernel, recurrent, bias, gate=HARD_SIGMOID):
+    """Reference: the LSTM reading image rows, written out in NumPy (hard-sigmoid gates by default)."""
     rows = images.reshape(len(images), images.shape[1], -1)
     units = recurrent.shape[0]
     h = np.zeros((len(images), units))
@@ -133,6 +137,21 @@ def test_row_lstm_discriminator_gives_one_logit_per_image(shape, bidirectional):
     np.testing.assert_allclose(logits, h @ kernel + bias, atol=1e-5)
 
 
+def test_row_lstm_discriminator_takes_the_papers_sigmoid_gates():
+    keras.utils.set_random_seed(0)
+    model = networks.row_lstm_discriminator((10, 10, 1), units=6, gate="sigmoid")
+    images = 4 * np.random.default_rng(2).random((4, 10, 10, 1)).astype("float32")  # gates past 2.5
+    h = _numpy_row_lstm(
+        images, *_weights(model.get_layer("row_lstm").cell), gate=scipy.special.expit
+    )
+    kernel, bias = model.get_layer("logit").get_weights()
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model(images)), h @ kernel + bias, atol=1e-5
+    )
+    hard = _numpy_row_lstm(images, *_weights(model.get_layer("row_lstm").cell))
+    assert not np.allclose(h, hard, atol=1e-3)  # the gate is really the sigmoid, not the default
+
+
 def _weights(cell):
     return [keras.ops.convert_to_numpy(w) for w in cell.weights]
 
@@ -229,6 +248,24 @@ def test_the_forecaster_depends_on_the_observed_frames():
     a, b = _frames(seed=4), _frames(seed=4)
     b[:, 0] = 1.0 - b[:, 0]  # change only the first frame: only the LSTM state can carry it
     assert not np.allclose(model.predict(a, verbose=0), model.predict(b, verbose=0))
+
+
+def test_frame_baselines_against_hand_made_frames():
+    frames = np.zeros((2, 3, 9, 9, 1), "float32")
+    frames[:, -1, 4, 4] = 1.0  # one lit pixel in the last observed frame
+    futures = np.stack([np.full((4, 9, 9, 1), v, "float32") for v in (0.2, 0.6)])  # mean 0.4
+    guesses = networks.frame_baselines(frames, futures, output_frames=5, blur_sigma=1.0)
+    assert {k: v.shape for k, v in guesses.items()} == dict.fromkeys(guesses, (2, 5, 9, 9, 1))
+    assert not guesses["blank"].any()
+    np.testing.assert_allclose(guesses["mean frame"], 0.4, rtol=1e-6)
+    np.testing.assert_array_equal(guesses["copy last"][:, :, 4, 4, 0], 1.0)
+    # a blurred point is the sampled Gaussian: exp(-d^2 / 2) up to one normalising constant
+    blurred = guesses["blurred copy last"][1, 3, :, :, 0]
+    d2 = (np.arange(9)[:, None] - 4) ** 2 + (np.arange(9)[None, :] - 4) ** 2
+    np.testing.assert_allclose(blurred / blurred[4, 4], np.exp(-d2 / 2), rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(blurred.sum(), 1.0, rtol=1e-3)  # the blur keeps the ink
+    with pytest.raises(ValueError, match="train_futures must be"):
+        networks.frame_baselines(frames, futures[0])
 
 
 def test_copy_last_frame_on_a_moving_bar_against_a_hand_count():
