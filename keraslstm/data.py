@@ -280,17 +280,37 @@ def image_folder(folder, size, n=None, seed=0):
     return np.stack(images)
 
 
-def abstract_art(n, size=32, seed=0, folder=None):
-    """`n` abstract paintings `(n, size, size, 3)` in [0, 1], generated procedurally and seeded.
+ART_SOURCES = ("procedural", "wallpapers")
 
-    No abstract-art dataset ships offline, so each painting layers a two-colour gradient field,
-    two to five translucent discs, rectangles and triangles, and one to three straight brush
-    strokes, all with random colours. With `folder`, `n` images are read from there instead
-    (`image_folder`), e.g. a downloaded WikiArt subset.
+
+def abstract_art(n, size=32, seed=0, folder=None, source="procedural"):
+    """`n` abstract paintings `(n, size, size, 3)` in [0, 1], seeded.
+
+    "procedural": each painting layers a two-colour gradient field, two to five translucent
+    discs, rectangles and triangles, and one to three straight brush strokes, all with random
+    colours (easy to tell from a GAN's fakes). "wallpapers": a seeded choice of the shipped
+    32x32 crops of 20 digital artworks (400 crops) from Debian's wallpaper packages (`keraslstm.wallpapers`).
+    With `folder`, `n` images are read from there instead (`image_folder`).
     """
     if folder is not None:
         return image_folder(folder, size, n, seed)
+    _check("source", source, ART_SOURCES)
+    if source == "wallpapers":
+        return _wallpaper_crops(n, size, seed)
     if size < 8:
         raise ValueError(f"abstract_art needs size >= 8, got {size}")
     rng = np.random.default_rng(seed)
     return np.stack([_paint(rng, size) for _ in range(n)]).clip(0, 1).astype(np.float32)
+
+
+def _wallpaper_crops(n, size, seed):
+    from keraslstm.wallpapers import DATASET_PATH
+
+    with np.load(DATASET_PATH) as stored:
+        images = stored["images"]
+    if size != images.shape[1]:
+        raise ValueError(f"the wallpaper crops are {images.shape[1]}x{images.shape[1]}, asked for size {size}")  # fmt: skip
+    if not 0 < n <= len(images):
+        raise ValueError(f"asked for {n} wallpaper crops, {len(images)} ship")
+    chosen = np.random.default_rng(seed).choice(len(images), n, replace=False)
+    return images[chosen].astype(np.float32) / 255.0
