@@ -17,6 +17,7 @@ __all__ = [
     "train_detector",
     "train_to_convergence",
     "detection_scores",
+    "detector_curve",
 ]
 
 
@@ -103,3 +104,38 @@ def detection_scores(model, x, y):
     y = np.asarray(y).reshape(-1)
     accuracy = float(np.mean((logits > 0) == (y > 0.5)))
     return {"accuracy": accuracy, "auc": float(roc_auc_score(y, logits))}
+
+
+def detector_curve(builders, real, fakes, sizes, seeds, test_size=100, **training):
+    """Accuracy and ROC AUC of each detector against training-set size: the learning curve.
+
+    `builders` maps a model name to `build(seed)` (a fresh one-logit detector); `fakes` maps a
+    generator stage to its fake images. For every stage, size, seed and model: `size` real and
+    `size` fake training images and `max(5, size // 4)` of each for validation are drawn from the
+    pools (seeded), the detector trains to convergence (`train_to_convergence`, `training` passed
+    on), and is scored on `test_size` real and `test_size` fake images held out of every draw.
+    Returns one row per run: stage, train_size (a class), model, seed, accuracy, auc, best_epoch.
+    """
+    real = np.asarray(real, "float32")
+    rows = []
+    for stage, fake in fakes.items():
+        fake = np.asarray(fake, "float32")
+        needed = test_size + max(sizes) + max(5, max(sizes) // 4)
+        if min(len(real), len(fake)) < needed:
+            raise ValueError(f"stage {stage!r}: {len(real)} real and {len(fake)} fake images, each pool needs {needed} (test, train and validation)")  # fmt: skip
+        x_test, y_test = real_vs_fake(real[:test_size], fake[:test_size])
+        for size in sizes:
+            for seed in seeds:
+                rng = np.random.default_rng(seed)
+                pick_real = test_size + rng.permutation(len(real) - test_size)
+                pick_fake = test_size + rng.permutation(len(fake) - test_size)
+                n_val = max(5, size // 4)
+                x, y = real_vs_fake(real[pick_real[:size]], fake[pick_fake[:size]], seed)
+                val = real_vs_fake(real[pick_real[size : size + n_val]], fake[pick_fake[size : size + n_val]], seed)  # fmt: skip
+                for name, build in builders.items():
+                    model = build(seed)
+                    history = train_to_convergence(model, x, y, val, seed=seed, **training)
+                    scores = detection_scores(model, x_test, y_test)
+                    rows.append({"stage": stage, "train_size": size, "model": name, "seed": seed,
+                                 **scores, "best_epoch": history["best_epoch"]})  # fmt: skip
+    return rows

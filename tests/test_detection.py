@@ -113,3 +113,23 @@ def test_training_to_convergence_names_bad_validation_data():
         detection.train_to_convergence(model, x, y, (np.zeros((4, 6, 6, 1)), y))
     with pytest.raises(ValueError, match="patience and max_epochs"):
         detection.train_to_convergence(model, x, y, (x, y), patience=0)
+
+
+def test_detector_curve_learns_more_from_more_images():
+    # real: a bright square on noise; fake: noise only. Held-out test images never train.
+    rng = np.random.default_rng(0)
+    noise = rng.random((2, 90, *SHAPE)).astype("float32") * 0.8
+    real, fake = noise[0].copy(), noise[1]
+    real[:, 3:9, 3:9] += 0.2  # faint: two examples a class cannot show it reliably
+    builders = {"cnn": lambda seed: _detector("cnn")}
+    rows = detection.detector_curve(builders, real, {"early": fake}, sizes=(2, 40), seeds=(0, 1),
+                                    test_size=30, max_epochs=40, patience=4, learning_rate=1e-2)  # fmt: skip
+    assert [(r["train_size"], r["seed"]) for r in rows] == [(2, 0), (2, 1), (40, 0), (40, 1)]
+    assert {r["stage"] for r in rows} == {"early"} and all(0 <= r["auc"] <= 1 for r in rows)
+    small = np.mean([r["auc"] for r in rows if r["train_size"] == 2])
+    large = np.mean([r["auc"] for r in rows if r["train_size"] == 40])
+    assert large > 0.95 and large > small
+    with pytest.raises(ValueError, match="each pool needs 87"):
+        detection.detector_curve(
+            builders, real, {"early": fake[:80]}, sizes=(50,), seeds=(0,), test_size=25
+        )
