@@ -37,7 +37,13 @@ PHOTO_SPLITS = {
         "flower",
     ),
     "test": ("astronaut", "coffee", "china"),
-}
+    # photographs from Debian's wallpaper packages (`keraslstm.wallpapers`): the test ones ship
+    # (short side 384 px), the training ones are built into a folder of your choice (512 px)
+    "debian train": ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "FallenLeaf", "Kite",
+                     "OneStandsOut", "summer_1am", "Aqua", "Blinds", "FreshFlower", "Garden",
+                     "GreenMeadow", "RainDrops", "TwoWings", "Wood", "YellowFlower"),
+    "debian test": ("EveningGlow", "Path", "Grey", "LadyBird", "Storm", "Dune"),
+}  # fmt: skip
 TFDS_FACES = ("lfw", "celeb_a")
 
 
@@ -140,10 +146,14 @@ def photos(split="train", source="bundled", data_dir=None, name="clic", limit=No
     """Colour photos as a dict `{name: (H, W, 3) float32}`; sizes differ, so no stacking.
 
     bundled: the fixed split in `PHOTO_SPLITS` (9 training photos, 3 test photos of 427 to 1411
-    px per side). tfds: dataset `name` (CLIC by default; test maps to its validation split).
+    px per side; "debian test": 6 more held-out photos shipped in the package; "debian train":
+    17 photos read from `data_dir`, built there by `python -m keraslstm.wallpapers
+    --train-photos DIR`). tfds: dataset `name` (CLIC by default; test maps to its validation split).
     """
     _check("split", split, tuple(PHOTO_SPLITS))
     _check("source", source, SOURCES)
+    if split.startswith("debian"):
+        return _debian_photos(split, data_dir)
     if source == "tfds":
         import tensorflow_datasets as tfds
 
@@ -314,3 +324,20 @@ def _wallpaper_crops(n, size, seed):
         raise ValueError(f"asked for {n} wallpaper crops, {len(images)} ship")
     chosen = np.random.default_rng(seed).choice(len(images), n, replace=False)
     return images[chosen].astype(np.float32) / 255.0
+
+
+def _debian_photos(split, data_dir):
+    from pathlib import Path
+
+    from PIL import Image
+
+    from keraslstm.wallpapers import PHOTO_DIR
+
+    folder = PHOTO_DIR if split == "debian test" else data_dir
+    if folder is None:
+        raise ValueError("the Debian training photos do not ship: build them with `python -m keraslstm.wallpapers --train-photos DIR` and pass data_dir=DIR")  # fmt: skip
+    missing = [n for n in PHOTO_SPLITS[split] if not (Path(folder) / f"{n}.png").is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: build it with python -m keraslstm.wallpapers")  # fmt: skip
+    load = lambda n: np.asarray(Image.open(Path(folder) / f"{n}.png").convert("RGB"))  # noqa: E731
+    return {n: load(n).astype(np.float32) / 255.0 for n in PHOTO_SPLITS[split]}

@@ -1,17 +1,28 @@
-"""Real abstract art for notebook 04: crops of free-licensed wallpapers that Debian packages ship.
+"""Free-licensed wallpapers that Debian packages ship: abstract art (notebook 04) and photographs
+(the codec of notebook 05).
 
 Procedural paintings (`data.abstract_art()`) are flat gradients and sharp shapes, which makes
-telling them from a GAN's fakes easy. These are digital artworks by named artists, in
-`plasma-workspace-wallpapers` and `mate-backgrounds` (Debian bookworm). `python -m
-keraslstm.wallpapers` downloads the two packages with `apt-get download`, unpacks them with
-`dpkg -x` and writes `keraslstm/datasets/abstract_wallpapers.npz`; `--root DIR` builds from
-packages already unpacked into DIR. `data.abstract_art(source="wallpapers")` reads the file.
-Credits and licences: `ARTWORKS` and `data/README.md`.
+telling them from a GAN's fakes easy; `ARTWORKS` are digital artworks by named artists. `PHOTOS`
+are photographs of 1.3-4 megapixels; `data.PHOTO_SPLITS` says which train the codec and which are
+held out. Both come from `plasma-workspace-wallpapers` and `mate-backgrounds` (Debian bookworm).
+`python -m keraslstm.wallpapers` downloads the two packages with `apt-get download`, unpacks them
+with `dpkg -x` and writes the shipped files (`keraslstm/datasets/`: the art crops and the held-out
+photos) and, with `--train-photos DIR`, the training photos into DIR; `--root DIR` builds from
+packages already unpacked into DIR. Credits and licences: here and in `data/README.md`.
 """
 
 import numpy as np
 
-__all__ = ["ARTWORKS", "PACKAGES", "DATASET_PATH", "detail_crops", "build"]
+__all__ = [
+    "ARTWORKS",
+    "PHOTOS",
+    "PACKAGES",
+    "DATASET_PATH",
+    "PHOTO_DIR",
+    "detail_crops",
+    "build",
+    "build_photos",
+]
 
 PACKAGES = ("plasma-workspace-wallpapers", "mate-backgrounds")
 _PLASMA = "usr/share/wallpapers/{}/contents/images"
@@ -43,6 +54,39 @@ ARTWORKS = {
 }
 
 
+_NATURE = "usr/share/backgrounds/mate/nature/{}.jpg"
+# photograph: (path in the unpacked packages, photographer, licence)
+PHOTOS = {
+    "BytheWater": (_PLASMA.format("BytheWater"), "Maciej Wiklo", "LGPL-3"),
+    "ColdRipple": (_PLASMA.format("ColdRipple"), "Risto Saukonpää", "LGPL-3"),
+    "ColorfulCups": (_PLASMA.format("ColorfulCups"), "Dmitri Popov", "LGPL-3"),
+    "DarkestHour": (_PLASMA.format("DarkestHour"), "Risto Saukonpää", "LGPL-3"),
+    "EveningGlow": (_PLASMA.format("EveningGlow"), "Ian Hex", "LGPL-3"),
+    "FallenLeaf": (_PLASMA.format("FallenLeaf"), "Martin Klapetek", "LGPL-3"),
+    "Grey": (_PLASMA.format("Grey"), "Sigi Sagi", "LGPL-3"),
+    "Kite": (_PLASMA.format("Kite"), "Risto Saukonpää", "LGPL-3"),
+    "OneStandsOut": (_PLASMA.format("OneStandsOut"), "Risto Saukonpää", "LGPL-3"),
+    "Path": (_PLASMA.format("Path"), "Risto Saukonpää", "LGPL-3"),
+    "summer_1am": (_PLASMA.format("summer_1am"), "Risto Saukonpää", "LGPL-3"),
+    "Aqua": (_NATURE.format("Aqua"), "Charles Barbin", "GPL-2+"),
+    "Blinds": (_NATURE.format("Blinds"), "Lennart Poettering, Andrea Cimitan", "GPL-2+"),
+    "Dune": (_NATURE.format("Dune"), "Marco Cogoni, Hylke Bons", "GPL-2+"),
+    "FreshFlower": (_NATURE.format("FreshFlower"), "Jens Ansorg", "GPL-2+"),
+    "Garden": (_NATURE.format("Garden"), "Charles Barbin", "GPL-2+"),
+    "GreenMeadow": (
+        _NATURE.format("GreenMeadow"),
+        "Timothy Schellhase, Lapo Calamandrei",
+        "GPL-2+",
+    ),
+    "LadyBird": (_NATURE.format("LadyBird"), "Charles Barbin", "GPL-2+"),
+    "RainDrops": (_NATURE.format("RainDrops"), "blackcombwhistler07", "GPL-2+"),
+    "Storm": (_NATURE.format("Storm"), "Sergey Nazarov", "GPL-2+"),
+    "TwoWings": (_NATURE.format("TwoWings"), "Charles Barbin, Hylke Bons", "GPL-2+"),
+    "Wood": (_NATURE.format("Wood"), "Jean-François Fortin Tam", "GPL-2+"),
+    "YellowFlower": (_NATURE.format("YellowFlower"), "Charles Barbin", "GPL-2+"),
+}
+
+
 def _dataset_path():
     from pathlib import Path
 
@@ -50,6 +94,7 @@ def _dataset_path():
 
 
 DATASET_PATH = _dataset_path()
+PHOTO_DIR = DATASET_PATH.parent / "photos"  # the held-out photos, shipped
 
 
 def _image_file(root, path):
@@ -108,6 +153,25 @@ def build(root, per_artwork=20, size=32, seed=0, out=DATASET_PATH):
     return out
 
 
+def build_photos(root, names, out_dir, short_side):
+    """Downscale the named `PHOTOS` unpacked under `root` to `short_side` pixels (a factor of 2.5
+    to 4.2 for these: it hides their JPEG artefacts) and save them as PNG in `out_dir`."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        photo = Image.open(_image_file(root, PHOTOS[name][0])).convert("RGB")
+        scale = short_side / min(photo.size)
+        if scale > 1:
+            raise ValueError(f"{name} is {photo.size}: too small for a short side of {short_side}")
+        size = (round(photo.width * scale), round(photo.height * scale))
+        photo.resize(size, Image.LANCZOS).save(out_dir / f"{name}.png", optimize=True)
+    return out_dir
+
+
 def _download(folder):
     import subprocess
     from pathlib import Path
@@ -123,10 +187,18 @@ if __name__ == "__main__":
     import tempfile
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from keraslstm.data import PHOTO_SPLITS
+
     parser.add_argument("--root", help="packages already unpacked here (else apt-get download)")
+    parser.add_argument("--train-photos", help="also write the codec's training photos here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = args.root or scratch
         if args.root is None:
             _download(scratch)
         print(f"wrote {build(root)}")
+        print(f"wrote {build_photos(root, PHOTO_SPLITS['debian test'], PHOTO_DIR, 384)}")
+        if args.train_photos:
+            print(
+                f"wrote {build_photos(root, PHOTO_SPLITS['debian train'], args.train_photos, 512)}"
+            )

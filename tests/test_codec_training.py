@@ -8,13 +8,14 @@ import pytest
 from keras import ops
 
 from keraslstm import data, metrics
-from keraslstm.codec import ResidualLSTMCodec, load_model
+from keraslstm.codec import CodecError, ResidualLSTMCodec, load_model
 from keraslstm.codec.training import (
     RESUME_WARMUP,
     BalancedLossCodec,
     held_out_quality,
     iteration_profile,
     train,
+    training_images,
 )
 
 TINY = dict(iterations=3, encoder_filters=(8, 16, 16, 16), decoder_filters=(16, 16, 16, 16), seed=0)
@@ -124,3 +125,13 @@ def test_balanced_loss_is_the_mean_log_error_per_iteration_and_ships_as_plain_we
     np.testing.assert_allclose(
         ops.convert_to_numpy(plain(x)), ops.convert_to_numpy(model(x)), atol=1e-6
     )
+
+
+def test_a_training_folder_may_not_hold_an_evaluation_photo(tmp_path):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "Kite.png")  # a training photo
+    assert len(training_images(str(tmp_path))) == 1
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "Path.png")  # held out
+    with pytest.raises(CodecError, match=r"holds evaluation photos \(Path.png\)"):
+        training_images(str(tmp_path))

@@ -73,3 +73,33 @@ def test_abstract_art_from_wallpapers_is_a_seeded_choice():
         data.abstract_art(401, source="wallpapers")
     with pytest.raises(ValueError, match="Unknown source"):
         data.abstract_art(5, source="wikiart")
+
+
+def test_the_held_out_photos_ship_and_never_train():
+    splits = data.PHOTO_SPLITS
+    assert not set(splits["debian train"]) & set(splits["debian test"])
+    assert set(splits["debian train"]) | set(splits["debian test"]) == set(wallpapers.PHOTOS)
+    held_out = data.photos("debian test")
+    assert list(held_out) == list(splits["debian test"])
+    for photo in held_out.values():
+        assert min(photo.shape[:2]) == 384 and photo.shape[2] == 3 and photo.dtype == np.float32
+        assert 0 <= photo.min() and photo.max() <= 1 and photo.std() > 0.05
+    readme = (Path(__file__).resolve().parents[1] / "data" / "README.md").read_text()
+    for name, (_, photographer, licence) in wallpapers.PHOTOS.items():
+        assert f"| {name} | {photographer} | {licence} |" in readme, name
+
+
+def test_the_training_photos_come_from_a_folder(tmp_path):
+    with pytest.raises(ValueError, match="do not ship"):
+        data.photos("debian train")
+    with pytest.raises(FileNotFoundError, match="lacks BytheWater"):
+        data.photos("debian train", data_dir=tmp_path)
+
+
+def test_build_photos_downscales_to_the_short_side(tmp_path, monkeypatch):
+    _half_noise(1000, 500).save(tmp_path / "big.png")
+    monkeypatch.setattr(wallpapers, "PHOTOS", {"big": ("big.png", "x", "y")})
+    out = wallpapers.build_photos(tmp_path, ["big"], tmp_path / "out", short_side=100)
+    assert Image.open(out / "big.png").size == (200, 100)
+    with pytest.raises(ValueError, match="too small for a short side of 600"):
+        wallpapers.build_photos(tmp_path, ["big"], tmp_path / "out", short_side=600)

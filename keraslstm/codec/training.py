@@ -45,6 +45,9 @@ GRAY_PHOTOS = (
 def training_images(source="bundled"):
     """Training photos: `bundled`, a folder, or `tfds:NAME`, as float (H, W, 3) in [0, 1].
 
+    A folder may hold the Debian training photos (`python -m keraslstm.wallpapers
+    --train-photos DIR`), never a photo the codec is evaluated on (refused by name).
+
     `bundled` is the 9 training colour photos of `keraslstm.data.photos("train")` plus the 10
     grayscale photos in `GRAY_PHOTOS` (copied to three channels): nothing from the test split.
     """
@@ -67,6 +70,9 @@ def training_images(source="bundled"):
     )
     if not files:
         raise CodecError(f"no images (png, jpg, bmp, tif, webp) in {folder}")
+    held_out = set(data.PHOTO_SPLITS["test"]) | set(data.PHOTO_SPLITS["debian test"])
+    if clash := sorted(p.name for p in files if p.stem in held_out):
+        raise CodecError(f"{folder} holds evaluation photos ({', '.join(clash)}): the codec is judged on them, so it must not train on them")  # fmt: skip
     return [to_float(read_image(p))[0] for p in files]
 
 
