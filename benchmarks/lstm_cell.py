@@ -3,8 +3,11 @@
 Each variant trains the same model (RNN of `--units` over `--steps` time steps, then a dense
 readout) with `train_on_batch` on one fixed batch. After `--warmup` steps each, the variants run
 in `--rounds` interleaved rounds of `--repeats` steps (`keraslstm.timing.interleaved`), so the
-drift of a shared machine hits all of them alike; each ratio is taken round by round and
-reported as its median with the interquartile range.
+drift of a shared machine hits all of them alike; each ratio is taken round by round. That runs
+in `--processes` fresh Python processes one after another, and the rounds of all of them are
+pooled: four runs of one process each gave medians that differed by more than their ranges
+(0.90 to 1.05 for our cell against Keras's), so much of the noise is between processes, not
+between rounds. Each ratio is reported as its median over all rounds with the interquartile range.
 
 - ours (sigmoid) / keras LSTM (sigmoid): the cost of our Python cell at equal maths. Target:
   within 1.2x, judged only when the range is narrower than the margin.
@@ -25,6 +28,8 @@ import keraslstm  # noqa: F401  first: it silences TensorFlow's C++ start-up lin
 import argparse
 import json
 import logging
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -69,21 +74,9 @@ def rounded(values):
     return {key: round(value, 4) for key, value in spread(values)._asdict().items()}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--units", type=int, default=128)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=32, help="sequence length")
-    parser.add_argument("--features", type=int, default=32)
-    parser.add_argument("--warmup", type=int, default=5, help="steps per variant before timing")
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument(
-        "--repeats", type=int, default=5, help="training steps per variant per round"
-    )
-    parser.add_argument("--jit", choices=["auto", "true", "false"], default="auto")
-    args = parser.parse_args()
+def measure(args):
+    """Per-round milliseconds per training step of every variant, in this process."""
     jit = {"auto": "auto", "true": True, "false": False}[args.jit]
-
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # five models: five traced steps
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -98,8 +91,41 @@ def main():
         return lambda: [model.train_on_batch(x, y) for _ in range(args.repeats)]
 
     seconds = interleaved({v: steps(m) for v, m in models.items()}, args.rounds)
-    step_ms = {v: [1000 * s / args.repeats for s in times] for v, times in seconds.items()}
-    print(f"{args.rounds} interleaved rounds of {args.repeats} steps; median (IQR) over rounds:")
+    return {v: [1000 * s / args.repeats for s in times] for v, times in seconds.items()}
+
+
+def pooled(args):
+    """`measure` in `args.processes` fresh processes, one after another, rounds pooled."""
+    step_ms = {variant: [] for variant in VARIANTS}
+    for _ in range(args.processes):
+        child = [sys.executable, __file__, "--child", *sys.argv[1:]]
+        out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
+        for variant, values in json.loads(out.strip().splitlines()[-1]).items():
+            step_ms[variant] += values
+    return step_ms
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=32, help="sequence length")
+    parser.add_argument("--features", type=int, default=32)
+    parser.add_argument("--warmup", type=int, default=5, help="steps per variant before timing")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="training steps per variant per round"
+    )
+    parser.add_argument("--jit", choices=["auto", "true", "false"], default="auto")
+    parser.add_argument("--processes", type=int, default=3, help="fresh processes, rounds pooled")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:  # one process's rounds, as JSON on the last line
+        print(json.dumps(measure(args)))
+        return
+    step_ms = pooled(args)
+    print(f"{args.processes} processes x {args.rounds} interleaved rounds of {args.repeats} steps; "
+          "median (IQR) over all rounds:")  # fmt: skip
     for variant, values in step_ms.items():
         print(f"{variant:36s} {spread(values)} ms per training step")
     per_round = {name: ratios(step_ms[a], step_ms[b]) for name, (a, b) in RATIOS.items()}
