@@ -153,6 +153,8 @@ def photos(split="train", source="bundled", data_dir=None, name="clic", limit=No
     _check("split", split, tuple(PHOTO_SPLITS))
     _check("source", source, SOURCES)
     if split.startswith("debian"):
+        if source != "bundled":
+            raise ValueError(f"split {split!r} comes from Debian's wallpaper packages, not from source {source!r}")  # fmt: skip
         return _debian_photos(split, data_dir)
     if source == "tfds":
         import tensorflow_datasets as tfds

@@ -47,17 +47,21 @@ def real_vs_fake(real, fake, seed=0):
     return x[order], y[order]
 
 
+def _compile(model, learning_rate, seed):
+    # every detector: seeded, Adam, binary cross-entropy on its logit
+    keras.utils.set_random_seed(seed)
+    model.compile(
+        keras.optimizers.Adam(learning_rate), keras.losses.BinaryCrossentropy(from_logits=True)
+    )
+
+
 def train_detector(model, x, y, epochs=10, batch_size=32, learning_rate=2e-3, seed=0, callbacks=()):
     """Fit `model` (one logit, positive means real) with Adam and binary cross-entropy.
 
     Returns the per-epoch training losses. Seeds Keras's shuffling and dropout with `seed`;
     `callbacks` go to `fit` (e.g. `keraslstm.timing.Throughput(len(x))`).
     """
-    keras.utils.set_random_seed(seed)
-    model.compile(
-        keras.optimizers.Adam(learning_rate),
-        keras.losses.BinaryCrossentropy(from_logits=True),
-    )
+    _compile(model, learning_rate, seed)
     history = model.fit(
         x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True,
         callbacks=list(callbacks),
@@ -80,11 +84,7 @@ def train_to_convergence(model, x, y, validation, max_epochs=200, patience=10, b
         raise ValueError(f"validation images are {np.shape(x_val)[1:]}, training images {np.shape(x)[1:]}")  # fmt: skip
     if patience < 1 or max_epochs < 1:
         raise ValueError(f"patience and max_epochs must be at least 1, got {patience} and {max_epochs}")  # fmt: skip
-    keras.utils.set_random_seed(seed)
-    model.compile(
-        keras.optimizers.Adam(learning_rate),
-        keras.losses.BinaryCrossentropy(from_logits=True),
-    )
+    _compile(model, learning_rate, seed)
     stop = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
     history = model.fit(
         x, y, validation_data=(np.asarray(x_val, "float32"), np.asarray(y_val, "float32")),

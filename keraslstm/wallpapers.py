@@ -11,6 +11,8 @@ photos) and, with `--train-photos DIR`, the training photos into DIR; `--root DI
 packages already unpacked into DIR. Credits and licences: here and in `data/README.md`.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 __all__ = [
@@ -87,20 +89,12 @@ PHOTOS = {
 }
 
 
-def _dataset_path():
-    from pathlib import Path
-
-    return Path(__file__).resolve().parent / "datasets" / "abstract_wallpapers.npz"
-
-
-DATASET_PATH = _dataset_path()
+DATASET_PATH = Path(__file__).resolve().parent / "datasets" / "abstract_wallpapers.npz"
 PHOTO_DIR = DATASET_PATH.parent / "photos"  # the held-out photos, shipped
 
 
 def _image_file(root, path):
     # a KDE theme is a folder of sizes: take the one nearest 1920 px wide
-    from pathlib import Path
-
     from PIL import Image
 
     target = Path(root) / path
@@ -156,8 +150,6 @@ def build(root, per_artwork=20, size=32, seed=0, out=DATASET_PATH):
 def build_photos(root, names, out_dir, short_side):
     """Downscale the named `PHOTOS` unpacked under `root` to `short_side` pixels (a factor of 2.5
     to 4.2 for these: it hides their JPEG artefacts) and save them as PNG in `out_dir`."""
-    from pathlib import Path
-
     from PIL import Image
 
     out_dir = Path(out_dir)
@@ -174,7 +166,6 @@ def build_photos(root, names, out_dir, short_side):
 
 def _download(folder):
     import subprocess
-    from pathlib import Path
 
     for package in PACKAGES:
         subprocess.run(["apt-get", "download", package], cwd=folder, check=True)

@@ -94,6 +94,8 @@ def test_the_training_photos_come_from_a_folder(tmp_path):
         data.photos("debian train")
     with pytest.raises(FileNotFoundError, match="lacks BytheWater"):
         data.photos("debian train", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="comes from Debian's wallpaper packages"):
+        data.photos("debian test", source="tfds")
 
 
 def test_build_photos_downscales_to_the_short_side(tmp_path, monkeypatch):
