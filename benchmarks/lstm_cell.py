@@ -4,8 +4,8 @@ Each variant trains the same model (RNN of `--units` over `--steps` time steps, 
 readout) with `train_on_batch` on one fixed batch. After `--warmup` steps each, the variants run
 in `--rounds` interleaved rounds of `--repeats` steps (`keraslstm.timing.interleaved`), so the
 drift of a shared machine hits all of them alike; each ratio is taken round by round. That runs
-in `--processes` fresh Python processes one after another, and the rounds of all of them are
-pooled: four runs of one process each gave medians that differed by more than their ranges
+in `--processes` fresh Python processes one after another (`keraslstm.timing.in_processes`),
+and the rounds of all of them are pooled: four runs of one process each gave medians that differed by more than their ranges
 (0.90 to 1.05 for our cell against Keras's), so much of the noise is between processes, not
 between rounds. Each ratio is reported as its median over all rounds with the interquartile range.
 
@@ -28,7 +28,6 @@ import keraslstm  # noqa: F401  first: it silences TensorFlow's C++ start-up lin
 import argparse
 import json
 import logging
-import subprocess
 import sys
 
 import keras
@@ -36,7 +35,7 @@ import numpy as np
 
 from keraslstm.cells import HardSigmoidLSTMCell, hard_sigmoid
 from keraslstm.results import results_dir
-from keraslstm.timing import interleaved, judge, ratios, spread
+from keraslstm.timing import in_processes, interleaved, judge, ratios, spread
 
 KERAS_SIGMOID = "keras LSTM (sigmoid)"
 KERAS_PAPER_HARD = "keras LSTM (paper's hard sigmoid)"
@@ -94,17 +93,6 @@ def measure(args):
     return {v: [1000 * s / args.repeats for s in times] for v, times in seconds.items()}
 
 
-def pooled(args):
-    """`measure` in `args.processes` fresh processes, one after another, rounds pooled."""
-    step_ms = {variant: [] for variant in VARIANTS}
-    for _ in range(args.processes):
-        child = [sys.executable, __file__, "--child", *sys.argv[1:]]
-        out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
-        for variant, values in json.loads(out.strip().splitlines()[-1]).items():
-            step_ms[variant] += values
-    return step_ms
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=128)
@@ -123,7 +111,7 @@ def main():
     if args.child:  # one process's rounds, as JSON on the last line
         print(json.dumps(measure(args)))
         return
-    step_ms = pooled(args)
+    step_ms = in_processes(__file__, sys.argv[1:], args.processes)
     print(f"{args.processes} processes x {args.rounds} interleaved rounds of {args.repeats} steps; "
           "median (IQR) over all rounds:")  # fmt: skip
     for variant, values in step_ms.items():

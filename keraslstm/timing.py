@@ -5,17 +5,30 @@ another measures the drift. `interleaved` times the variants in rounds instead (
 C A B, ...: the order turns, so no variant always runs first), `ratios` divides them round by
 round, `spread` gives the median over rounds and its interquartile range, and `judge` compares a
 median with a target only when that range is narrower than the margin ("inside the noise"
-otherwise). `Throughput` is a Keras callback that measures the training examples (images,
+otherwise). Part of the noise is between processes (memory layout, thread placement), so the
+benchmarks run their rounds `in_processes`: several fresh processes one after another, pooled. `Throughput` is a Keras callback that measures the training examples (images,
 sequences) per second of `fit`, for `keraslstm.results.record`.
 """
 
+import json
+import subprocess
+import sys
 import time
 from typing import NamedTuple
 
 import keras
 import numpy as np
 
-__all__ = ["interleaved", "ratios", "Spread", "spread", "judge", "Throughput"]
+__all__ = [
+    "interleaved",
+    "in_processes",
+    "ratios",
+    "Spread",
+    "spread",
+    "judge",
+    "agree",
+    "Throughput",
+]
 
 
 def interleaved(variants, rounds):
@@ -38,6 +51,29 @@ def interleaved(variants, rounds):
             variants[name]()
             seconds[name].append(time.perf_counter() - start)
     return seconds
+
+
+def in_processes(script, arguments, processes):
+    """Run `python script --child *arguments` `processes` times, one after another; pool rounds.
+
+    Each child measures in its own fresh process and prints `{name: [value per round]}` as JSON
+    on the last line of its standard output. Returns the lists of all children, concatenated
+    per name in the order the children ran.
+    """
+    if int(processes) < 1:
+        raise ValueError(f"processes must be at least 1, got {processes!r}")
+    pooled = {}
+    for _ in range(int(processes)):
+        child = [sys.executable, str(script), "--child", *arguments]
+        done = subprocess.run(child, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{script} --child failed ({done.returncode}):\n{done.stderr[-2000:]}"
+            )
+        lines = done.stdout.strip().splitlines()
+        for name, values in json.loads(lines[-1] if lines else "{}").items():
+            pooled.setdefault(name, []).extend(values)
+    return pooled
 
 
 def ratios(numerator, denominator):
@@ -86,6 +122,18 @@ def judge(values, target, below=True):
     if s.width >= abs(s.median - target):
         return "inside the noise"
     return "met" if (s.median <= target) == below else "not met"
+
+
+def agree(spreads):
+    """Do runs agree: does every run's median lie inside every run's interquartile range?
+
+    `spreads` holds one `Spread` (or `{"median", "low", "high"}` as the reports store it) per
+    run of the same measurement; a benchmark is reproducible when they agree.
+    """
+    spreads = [s if isinstance(s, Spread) else Spread(**s) for s in spreads]
+    if len(spreads) < 2:
+        raise ValueError(f"agree needs at least two runs, got {len(spreads)}")
+    return all(s.low <= t.median <= s.high for s in spreads for t in spreads)
 
 
 class Throughput(keras.callbacks.Callback):

@@ -71,6 +71,39 @@ def test_judge_decides_only_outside_the_noise(values, target, below, expected):
     assert timing.judge(values, target, below=below) == expected
 
 
+CHILD = """
+import json, sys
+assert sys.argv[1] == "--child"
+print("a progress line that is not JSON")
+print(json.dumps({"a": [float(sys.argv[2])], "b": [1.0, 2.0]}))
+"""
+
+
+def test_in_processes_pools_every_childs_rounds_in_order(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    assert timing.in_processes(script, ["7"], 3) == {"a": [7.0] * 3, "b": [1.0, 2.0] * 3}
+
+
+def test_in_processes_names_a_failing_child_and_refuses_no_processes(tmp_path):
+    script = tmp_path / "broken.py"
+    script.write_text("raise SystemExit('no photos here')")
+    with pytest.raises(RuntimeError, match="(?s)broken.py --child failed.*no photos here"):
+        timing.in_processes(script, [], 1)
+    with pytest.raises(ValueError, match="processes must be at least 1, got 0"):
+        timing.in_processes(script, [], 0)
+
+
+def test_runs_agree_when_each_median_lies_in_every_range():
+    a = timing.Spread(1.00, 0.95, 1.10)
+    b = {"median": 1.05, "low": 0.98, "high": 1.12}  # as benchmarks.json stores it
+    assert timing.agree([a, b])
+    assert not timing.agree([a, timing.Spread(1.11, 1.08, 1.20)])  # 1.11 is outside a's range
+    assert not timing.agree([a, timing.Spread(0.96, 0.90, 0.97)])  # a's 1.00 is outside this one
+    with pytest.raises(ValueError, match="at least two runs, got 1"):
+        timing.agree([a])
+
+
 def test_throughput_is_examples_per_second_of_each_epoch(fake_clock):
     fake_clock([0.0, 2.0, 10.0, 10.5, 20.0, 21.0])  # epochs of 2, 0.5 and 1 s
     callback = timing.Throughput(100)
