@@ -16,6 +16,7 @@ __all__ = [
     "random_crops",
     "moving_digits",
     "abstract_art",
+    "wallpaper_art",
     "image_folder",
     "PHOTO_SPLITS",
 ]
@@ -326,6 +327,25 @@ def _wallpaper_crops(n, size, seed):
         raise ValueError(f"asked for {n} wallpaper crops, {len(images)} ship")
     chosen = np.random.default_rng(seed).choice(len(images), n, replace=False)
     return images[chosen].astype(np.float32) / 255.0
+
+
+def wallpaper_art(test_artworks=4, seed=0):
+    """The 400 shipped wallpaper crops, split by artwork: `(x_train, art_train), (x_test, art_test)`.
+
+    `test_artworks` of the 20 artworks (chosen with `seed`) are held out whole, so no test crop
+    shares a painting with a training crop; `art_*` name each crop's artwork. Images are
+    `(n, 32, 32, 3)` float32 in [0, 1].
+    """
+    from keraslstm.wallpapers import DATASET_PATH
+
+    with np.load(DATASET_PATH) as stored:
+        images, artwork = stored["images"].astype(np.float32) / 255.0, stored["artwork"]
+    names = np.unique(artwork)
+    if not 0 < int(test_artworks) < len(names):
+        raise ValueError(f"test_artworks must be between 1 and {len(names) - 1}, got {test_artworks!r}")  # fmt: skip
+    held_out = np.random.default_rng(seed).choice(names, int(test_artworks), replace=False)
+    test = np.isin(artwork, held_out)
+    return (images[~test], artwork[~test]), (images[test], artwork[test])
 
 
 def _debian_photos(split, data_dir):

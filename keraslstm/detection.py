@@ -18,6 +18,7 @@ __all__ = [
     "train_to_convergence",
     "detection_scores",
     "detector_curve",
+    "row_logits",
 ]
 
 
@@ -114,7 +115,8 @@ def detector_curve(builders, real, fakes, sizes, seeds, test_size=100, **trainin
     `size` fake training images and `max(5, size // 4)` of each for validation are drawn from the
     pools (seeded), the detector trains to convergence (`train_to_convergence`, `training` passed
     on), and is scored on `test_size` real and `test_size` fake images held out of every draw.
-    Returns one row per run: stage, train_size (a class), model, seed, accuracy, auc, best_epoch.
+    Returns one row per run: stage, train_size (a class), model, seed, accuracy, auc, best_epoch,
+    and the per-epoch "loss" and "val_loss" of its training.
     """
     real = np.asarray(real, "float32")
     rows = []
@@ -137,5 +139,22 @@ def detector_curve(builders, real, fakes, sizes, seeds, test_size=100, **trainin
                     history = train_to_convergence(model, x, y, val, seed=seed, **training)
                     scores = detection_scores(model, x_test, y_test)
                     rows.append({"stage": stage, "train_size": size, "model": name, "seed": seed,
-                                 **scores, "best_epoch": history["best_epoch"]})  # fmt: skip
+                                 **scores, "best_epoch": history["best_epoch"],
+                                 "loss": history["loss"], "val_loss": history["val_loss"]})  # fmt: skip
     return rows
+
+
+def row_logits(model, images):
+    """The logit a row-reading detector would give after each row: `(n, height)`.
+
+    For a `networks.row_lstm_discriminator` (one direction): its LSTM cell reads the rows as in
+    the model, and its dense head is applied to the hidden state after every row instead of only
+    the last, so the last column equals the model's logit. Shows how the verdict builds up.
+    """
+    try:
+        rows, lstm, head = (model.get_layer(n) for n in ("rows", "row_lstm", "logit"))
+    except ValueError as error:
+        raise ValueError(f"row_logits needs a one-direction row_lstm_discriminator: {error}") from None  # fmt: skip
+    reader = keras.layers.RNN(lstm.cell, return_sequences=True)
+    states = reader(rows(np.asarray(images, "float32")))
+    return keras.ops.convert_to_numpy(head(states))[..., 0]

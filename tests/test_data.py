@@ -154,6 +154,20 @@ def test_abstract_art_is_seeded_colourful_and_in_range():
         data.abstract_art(2, size=4)
 
 
+def test_wallpaper_art_holds_out_whole_artworks():
+    (train, art_train), (test, art_test) = data.wallpaper_art(test_artworks=4, seed=0)
+    assert len(np.unique(art_test)) == 4 and not set(art_test) & set(art_train)
+    assert len(train) + len(test) == 400 and train.shape[1:] == (32, 32, 3)
+    assert train.dtype == np.float32 and 0.0 <= train.min() and train.max() <= 1.0
+    # the same crops as abstract_art(source="wallpapers") draws from
+    every = data.abstract_art(400, source="wallpapers", seed=0)
+    assert np.isclose(np.sort(every.sum(axis=(1, 2, 3))), np.sort(np.r_[train, test].sum(axis=(1, 2, 3)))).all()  # fmt: skip
+    (_, other), _ = data.wallpaper_art(test_artworks=4, seed=1)
+    assert set(other) != set(art_train)
+    with pytest.raises(ValueError, match="test_artworks must be between 1 and 19, got 20"):
+        data.wallpaper_art(test_artworks=20)
+
+
 def test_abstract_art_reads_a_folder_instead(tmp_path):
     from PIL import Image
 

@@ -126,6 +126,8 @@ def test_detector_curve_learns_more_from_more_images():
                                     test_size=30, max_epochs=40, patience=4, learning_rate=1e-2)  # fmt: skip
     assert [(r["train_size"], r["seed"]) for r in rows] == [(2, 0), (2, 1), (40, 0), (40, 1)]
     assert {r["stage"] for r in rows} == {"early"} and all(0 <= r["auc"] <= 1 for r in rows)
+    for r in rows:  # the loss curves of each run, kept to the early stop
+        assert len(r["loss"]) == len(r["val_loss"]) >= r["best_epoch"] >= 1
     small = np.mean([r["auc"] for r in rows if r["train_size"] == 2])
     large = np.mean([r["auc"] for r in rows if r["train_size"] == 40])
     assert large > 0.95 and large > small
@@ -133,3 +135,25 @@ def test_detector_curve_learns_more_from_more_images():
         detection.detector_curve(
             builders, real, {"early": fake[:80]}, sizes=(50,), seeds=(0,), test_size=25
         )
+
+
+def test_row_logits_end_at_the_models_logit_and_follow_the_gate_equations():
+    keras.utils.set_random_seed(0)
+    model = networks.row_lstm_discriminator(SHAPE, units=5, gate="sigmoid")
+    images = np.random.default_rng(0).random((3, *SHAPE)).astype("float32")
+    running = detection.row_logits(model, images)
+    assert running.shape == (3, SHAPE[0])
+    np.testing.assert_allclose(running[:, -1], np.asarray(model(images)).ravel(), rtol=1e-5, atol=1e-6)  # fmt: skip
+    # independent reference: the LSTM in NumPy, the head read after every row
+    kernel, recurrent, bias = model.get_layer("row_lstm").cell.get_weights()
+    w, b = model.get_layer("logit").get_weights()
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    h = c = np.zeros((3, 5))
+    for t in range(SHAPE[0]):
+        z = images[:, t].reshape(3, -1) @ kernel + h @ recurrent + bias
+        i, f, g, o = np.split(z, 4, axis=-1)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        np.testing.assert_allclose(running[:, t], (h @ w + b).ravel(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="one-direction row_lstm_discriminator"):
+        detection.row_logits(networks.dcgan_discriminator(SHAPE, width=4), images)
