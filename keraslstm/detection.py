@@ -107,19 +107,36 @@ def detection_scores(model, x, y):
     return {"accuracy": accuracy, "auc": float(roc_auc_score(y, logits))}
 
 
-def detector_curve(builders, real, fakes, sizes, seeds, test_size=100, **training):
+def _train_and_score(context, name, build, data, seed, training):
+    # one run of detector_curve, importable so that worker processes can call it
+    x, y, validation, x_test, y_test = data
+    keras.utils.set_random_seed(seed)  # the initial weights too, in any order and any process
+    model = build()
+    history = train_to_convergence(model, x, y, validation, seed=seed, **training)
+    scores = detection_scores(model, x_test, y_test)
+    return {"model": name, **scores, "best_epoch": history["best_epoch"],
+            "loss": history["loss"], "val_loss": history["val_loss"]}  # fmt: skip
+
+
+def detector_curve(builders, real, fakes, sizes, seeds, test_size=100, workers=1, progress=None,
+                   **training):  # fmt: skip
     """Accuracy and ROC AUC of each detector against training-set size: the learning curve.
 
-    `builders` maps a model name to `build(seed)` (a fresh one-logit detector); `fakes` maps a
-    generator stage to its fake images. For every stage, size, seed and model: `size` real and
-    `size` fake training images and `max(5, size // 4)` of each for validation are drawn from the
-    pools (seeded), the detector trains to convergence (`train_to_convergence`, `training` passed
-    on), and is scored on `test_size` real and `test_size` fake images held out of every draw.
+    `builders` maps a model name to `build()`, which returns a fresh one-logit detector (a
+    `functools.partial` of a `keraslstm.networks` builder pickles, so it also runs in worker
+    processes); `fakes` maps a generator stage to its fake images. For every stage, size, seed
+    and model: `size` real and `size` fake training images and `max(5, size // 4)` of each for
+    validation are drawn from the pools (seeded), the detector trains to convergence
+    (`train_to_convergence`, `training` passed on), and is scored on `test_size` real and
+    `test_size` fake images held out of every draw. The runs go to `workers` processes
+    (`keraslstm.parallel.map_runs`); `progress(iterator, total)` wraps the finished runs.
     Returns one row per run: stage, train_size (a class), model, seed, accuracy, auc, best_epoch,
     and the per-epoch "loss" and "val_loss" of its training.
     """
+    from keraslstm.parallel import map_runs
+
     real = np.asarray(real, "float32")
-    rows = []
+    jobs, keys = [], []
     for stage, fake in fakes.items():
         fake = np.asarray(fake, "float32")
         needed = test_size + max(sizes) + max(5, max(sizes) // 4)
@@ -135,13 +152,10 @@ def detector_curve(builders, real, fakes, sizes, seeds, test_size=100, **trainin
                 x, y = real_vs_fake(real[pick_real[:size]], fake[pick_fake[:size]], seed)
                 val = real_vs_fake(real[pick_real[size : size + n_val]], fake[pick_fake[size : size + n_val]], seed)  # fmt: skip
                 for name, build in builders.items():
-                    model = build(seed)
-                    history = train_to_convergence(model, x, y, val, seed=seed, **training)
-                    scores = detection_scores(model, x_test, y_test)
-                    rows.append({"stage": stage, "train_size": size, "model": name, "seed": seed,
-                                 **scores, "best_epoch": history["best_epoch"],
-                                 "loss": history["loss"], "val_loss": history["val_loss"]})  # fmt: skip
-    return rows
+                    jobs.append((name, build, (x, y, val, x_test, y_test), seed, training))
+                    keys.append({"stage": stage, "train_size": size, "seed": seed})
+    done = map_runs(_train_and_score, jobs, workers, cost=lambda *job: len(job[2][0]), progress=progress)  # fmt: skip
+    return [{**key, **row} for key, row in zip(keys, done, strict=True)]
 
 
 def row_logits(model, images):

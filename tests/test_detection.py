@@ -121,7 +121,7 @@ def test_detector_curve_learns_more_from_more_images():
     noise = rng.random((2, 90, *SHAPE)).astype("float32") * 0.8
     real, fake = noise[0].copy(), noise[1]
     real[:, 3:9, 3:9] += 0.2  # faint: two examples a class cannot show it reliably
-    builders = {"cnn": lambda seed: _detector("cnn")}
+    builders = {"cnn": lambda: _detector("cnn")}
     rows = detection.detector_curve(builders, real, {"early": fake}, sizes=(2, 40), seeds=(0, 1),
                                     test_size=30, max_epochs=40, patience=4, learning_rate=1e-2)  # fmt: skip
     assert [(r["train_size"], r["seed"]) for r in rows] == [(2, 0), (2, 1), (40, 0), (40, 1)]
@@ -135,6 +135,23 @@ def test_detector_curve_learns_more_from_more_images():
         detection.detector_curve(
             builders, real, {"early": fake[:80]}, sizes=(50,), seeds=(0,), test_size=25
         )
+
+
+def test_detector_curve_runs_the_same_in_worker_processes():
+    from functools import partial
+
+    rng = np.random.default_rng(1)
+    real, fake = rng.random((2, 40, *SHAPE)).astype("float32")
+    real[:, :4] += 0.5
+    builders = {"cnn": partial(networks.dcgan_discriminator, SHAPE, width=4),
+                "lstm": partial(networks.row_lstm_discriminator, SHAPE, units=4)}  # fmt: skip
+    args = (builders, real, {"late": fake}, (8,), (0, 1))
+    here = detection.detector_curve(*args, test_size=10, max_epochs=3, patience=2)
+    there = detection.detector_curve(*args, test_size=10, workers=2, max_epochs=3, patience=2)
+    assert [(r["model"], r["seed"]) for r in there] == [("cnn", 0), ("lstm", 0), ("cnn", 1), ("lstm", 1)]  # fmt: skip
+    for a, b in zip(here, there, strict=True):  # seeded alike: one thread or several
+        assert a["best_epoch"] == b["best_epoch"]
+        np.testing.assert_allclose([a["auc"], *a["loss"]], [b["auc"], *b["loss"]], rtol=1e-3)
 
 
 def test_row_logits_end_at_the_models_logit_and_follow_the_gate_equations():
