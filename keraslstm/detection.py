@@ -71,12 +71,14 @@ def train_detector(model, x, y, epochs=10, batch_size=32, learning_rate=2e-3, se
 
 
 def train_to_convergence(model, x, y, validation, max_epochs=200, patience=10, batch_size=32,
-                         learning_rate=2e-3, seed=0):  # fmt: skip
+                         learning_rate=2e-3, seed=0, min_delta=1e-3):  # fmt: skip
     """Fit as `train_detector` does until the loss on `validation` (`(x_val, y_val)`) has not
-    improved for `patience` epochs, then keep the best epoch's weights.
+    improved by more than `min_delta` nats for `patience` epochs, then keep the best epoch's weights.
 
     A detector judged after a fixed few epochs measures how fast it learns, not how well it
-    detects. Returns the per-epoch "loss" and "val_loss" and the kept "best_epoch" (1-based).
+    detects. `min_delta` stops a detector that already separates the validation images from
+    polishing its confidence (a loss creeping toward 0) until the cap. Returns the per-epoch
+    "loss" and "val_loss" and the kept "best_epoch" (1-based).
     """
     x_val, y_val = validation
     if len(x_val) == 0 or len(x_val) != len(y_val):
@@ -86,7 +88,9 @@ def train_to_convergence(model, x, y, validation, max_epochs=200, patience=10, b
     if patience < 1 or max_epochs < 1:
         raise ValueError(f"patience and max_epochs must be at least 1, got {patience} and {max_epochs}")  # fmt: skip
     _compile(model, learning_rate, seed)
-    stop = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
+    stop = keras.callbacks.EarlyStopping(
+        patience=patience, min_delta=min_delta, restore_best_weights=True
+    )
     history = model.fit(
         x, y, validation_data=(np.asarray(x_val, "float32"), np.asarray(y_val, "float32")),
         epochs=max_epochs, batch_size=batch_size, verbose=0, shuffle=True, callbacks=[stop],

@@ -91,7 +91,9 @@ def test_training_to_convergence_stops_and_keeps_the_best_epoch():
         rng.integers(0, 2, 32).astype("float32"),
     )
     model = _detector("cnn")
-    history = detection.train_to_convergence(model, x, y, (x_val, y_val), max_epochs=60, patience=3)
+    history = detection.train_to_convergence(
+        model, x, y, (x_val, y_val), max_epochs=60, patience=3, min_delta=0.0
+    )
     assert len(history["val_loss"]) < 60 and len(history["loss"]) == len(history["val_loss"])
     assert history["best_epoch"] == int(np.argmin(history["val_loss"])) + 1
     assert (
@@ -102,6 +104,30 @@ def test_training_to_convergence_stops_and_keeps_the_best_epoch():
     np.testing.assert_allclose(
         kept, min(history["val_loss"]), rtol=1e-4
     )  # the best weights, restored
+
+
+def test_training_to_convergence_ignores_gains_under_min_delta():
+    # separable images: the validation loss creeps toward 0 for many epochs after the detector
+    # has separated them; only gains over min_delta count, as the rule written out below says
+    rng = np.random.default_rng(0)
+    x = rng.random((64, *SHAPE)).astype("float32")
+    y = np.r_[np.ones(32), np.zeros(32)].astype("float32")
+    x[:32, 2:6, 2:6] += 1.0
+    validation = (x[::2] + 0.01, y[::2])
+    runs = {}
+    for min_delta in (0.0, 0.02):
+        runs[min_delta] = detection.train_to_convergence(
+            _detector("cnn"), x, y, validation, max_epochs=80, patience=3, min_delta=min_delta, learning_rate=1e-2
+        )  # fmt: skip
+    history = runs[0.02]
+    best, best_epoch, wait = np.inf, 0, 0
+    for epoch, value in enumerate(history["val_loss"], start=1):
+        if value < best - 0.02:
+            best, best_epoch, wait = value, epoch, 0
+        else:
+            wait += 1
+    assert history["best_epoch"] == best_epoch and wait == 3
+    assert len(history["val_loss"]) < len(runs[0.0]["val_loss"])
 
 
 def test_training_to_convergence_names_bad_validation_data():
