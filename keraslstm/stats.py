@@ -3,6 +3,8 @@
 A notebook judges each claim of its paper with one rule and gets a `Verdict`:
 - `compare(a, b)`: two groups of per-seed values, Welch's t-test (`scipy.stats.ttest_ind` with
   `equal_var=False`);
+- `paired(a, b)`: two models measured on the same units (a seed's data draws, one GAN), the
+  paired t-test on the differences (`scipy.stats.ttest_rel`): the units' shared noise cancels;
 - `contrast(groups, weights)`: a weighted sum of several groups' means (a 2×2's main effect or
   interaction), Welch's test generalised: each group's own variance, Satterthwaite's degrees of
   freedom;
@@ -36,6 +38,7 @@ __all__ = [
     "wilson_interval",
     "mean_sd",
     "compare",
+    "paired",
     "contrast",
     "level",
     "counts",
@@ -170,6 +173,31 @@ def compare(a, b, higher_is_better=True, names=("A", "B"), digits=3, alpha=ALPHA
     verdict = INCONCLUSIVE if p >= alpha else (HOLDS if gap > 0 else DOES_NOT_HOLD)
     ours = f"{names[0]} {mean_sd(a, digits)} vs {names[1]} {mean_sd(b, digits)}"
     rule = f"Welch t-test{' on logs (a ratio)' if log else ''}, {'higher' if higher_is_better else 'lower'} is better"  # fmt: skip
+    return Verdict(verdict, p, rule, ours, {"a": a.tolist(), "b": b.tolist()})
+
+
+def paired(a, b, higher_is_better=True, names=("A", "B"), digits=3, alpha=ALPHA):
+    """Does "a beats b" hold when `a[i]` and `b[i]` were measured on the same unit `i`? The
+    two-sided paired t-test at `alpha` on the differences `a - b`.
+
+    Two detectors trained on the same seed's draw and tested on the same images share that draw's
+    luck; a per-unit difference removes it, which Welch's `compare` cannot. Differences without
+    any spread decide by their sign.
+    """
+    from scipy import stats
+
+    a, b = _values(a, "paired"), _values(b, "paired")
+    if len(a) != len(b):
+        raise ValueError(f"paired needs one value of each per unit, got {len(a)} and {len(b)}")
+    differences = a - b
+    gap = (1 if higher_is_better else -1) * differences.mean()
+    if differences.std() == 0:
+        p = 1.0 if gap == 0 else 0.0
+    else:
+        p = float(stats.ttest_rel(a, b).pvalue)
+    verdict = INCONCLUSIVE if p >= alpha else (HOLDS if gap > 0 else DOES_NOT_HOLD)
+    ours = f"{names[0]} − {names[1]}: {mean_sd(differences, digits)} (paired)"
+    rule = f"paired t-test, {'higher' if higher_is_better else 'lower'} is better"
     return Verdict(verdict, p, rule, ours, {"a": a.tolist(), "b": b.tolist()})
 
 

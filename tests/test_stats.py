@@ -392,3 +392,26 @@ def test_contrast_reports_satterthwaites_degrees_of_freedom():
     result = stats.contrast([a, b], [1, -1])
     assert result.detail["dof"] == pytest.approx((va + vb) ** 2 / (va**2 / 2 + vb**2 / 3))
     assert result.detail["standard error"] == pytest.approx(np.sqrt(va + vb))
+
+
+def test_paired_is_scipys_paired_t_test_and_removes_the_units_noise():
+    # each unit (a seed's draw) moves both models alike: Welch sees that spread, the pairs do not
+    rng = np.random.default_rng(3)
+    luck = rng.normal(0, 1.0, 6)
+    a, b = luck + 0.3 + rng.normal(0, 0.05, 6), luck + rng.normal(0, 0.05, 6)
+    result = stats.paired(a, b, names=("LSTM", "CNN"))
+    assert result.p == pytest.approx(sps.ttest_rel(a, b).pvalue)
+    differences = a - b  # by hand: t = mean / (sd / sqrt(n)), n - 1 degrees of freedom
+    t = differences.mean() / (differences.std(ddof=1) / np.sqrt(6))
+    assert result.p == pytest.approx(2 * sps.t.sf(abs(t), 5))
+    assert result.verdict == stats.HOLDS and stats.compare(a, b).verdict == stats.INCONCLUSIVE
+    assert result.ours.startswith("LSTM − CNN: 0.") and result.ours.endswith("(paired)")
+    assert stats.paired(a, b, higher_is_better=False).verdict == stats.DOES_NOT_HOLD
+    assert stats.paired(b, a).verdict == stats.DOES_NOT_HOLD
+
+
+def test_paired_decides_constant_differences_by_sign_and_names_unequal_lengths():
+    assert stats.paired([1.0, 2.0], [0.5, 1.5]).p == 0.0  # every unit 0.5 better
+    assert stats.paired([1.0, 2.0], [1.0, 2.0]).verdict == stats.INCONCLUSIVE
+    with pytest.raises(ValueError, match="one value of each per unit, got 3 and 2"):
+        stats.paired([1.0, 2.0, 3.0], [1.0, 2.0])
