@@ -316,17 +316,22 @@ def abstract_art(n, size=32, seed=0, folder=None, source="procedural"):
     return np.stack([_paint(rng, size) for _ in range(n)]).clip(0, 1).astype(np.float32)
 
 
-def _wallpaper_crops(n, size, seed):
+def _wallpaper_store():
+    # the shipped crops as float32 in [0, 1], and each crop's artwork
     from keraslstm.wallpapers import DATASET_PATH
 
     with np.load(DATASET_PATH) as stored:
-        images = stored["images"]
+        return stored["images"].astype(np.float32) / 255.0, stored["artwork"]
+
+
+def _wallpaper_crops(n, size, seed):
+    images, _ = _wallpaper_store()
     if size != images.shape[1]:
         raise ValueError(f"the wallpaper crops are {images.shape[1]}x{images.shape[1]}, asked for size {size}")  # fmt: skip
     if not 0 < n <= len(images):
         raise ValueError(f"asked for {n} wallpaper crops, {len(images)} ship")
     chosen = np.random.default_rng(seed).choice(len(images), n, replace=False)
-    return images[chosen].astype(np.float32) / 255.0
+    return images[chosen]
 
 
 def wallpaper_art(test_artworks=4, seed=0):
@@ -336,10 +341,7 @@ def wallpaper_art(test_artworks=4, seed=0):
     shares a painting with a training crop; `art_*` name each crop's artwork. Images are
     `(n, 32, 32, 3)` float32 in [0, 1].
     """
-    from keraslstm.wallpapers import DATASET_PATH
-
-    with np.load(DATASET_PATH) as stored:
-        images, artwork = stored["images"].astype(np.float32) / 255.0, stored["artwork"]
+    images, artwork = _wallpaper_store()
     names = np.unique(artwork)
     if not 0 < int(test_artworks) < len(names):
         raise ValueError(f"test_artworks must be between 1 and {len(names) - 1}, got {test_artworks!r}")  # fmt: skip
