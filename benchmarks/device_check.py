@@ -31,7 +31,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keraslstm import networks, zoo
+from keraslstm import hybrids, networks, zoo
 from keraslstm.codec.model import ResidualLSTMCodec
 from keraslstm.codec.weights import model_info
 from keraslstm.config import devices
@@ -61,16 +61,11 @@ def vae(name):
     return build
 
 
-def frame_predictor(builder, **tiny_sizes):
-    """Notebook 03's part A: 10 frames of 32x32 in, 10 out, Adam 3e-3 and cross-entropy."""
+def frame_predictor(name, **tiny_sizes):
+    """Notebook 03's part A: 10 frames of 32x32 in, Adam and cross-entropy (`hybrids.build_predictor`)."""
 
     def build(tiny):
-        if tiny:
-            model = builder((16, 16, 1), 3, 3, **tiny_sizes)
-        else:
-            model = builder((32, 32, 1), 10, 10)
-        model.compile(keras.optimizers.Adam(3e-3), "binary_crossentropy")
-        return model
+        return hybrids.build_predictor(name, 0, **(tiny_sizes if tiny else {}))
 
     return build
 
@@ -111,12 +106,18 @@ def labelled_digits(n, rng, tiny):
 
 
 def sequences(n, rng, tiny):
-    shape = (3, 16, 16, 1) if tiny else (10, 32, 32, 1)  # (frames, height, width, channels)
-    return random(shape, rng, n), random(shape, rng, n)
+    side = 16 if tiny else 32
+    frames = random((20, side, side, 1), rng, n)  # (frames, height, width, channels)
+    return frames[:, :10], frames[:, 1:]
 
 
-convlstm_predictor = frame_predictor(networks.convlstm_predictor, width=4, filters=(4, 4))
-cnn_predictor = frame_predictor(networks.cnn_predictor, width=4, depth=1)
+def one_shot_sequences(n, rng, tiny):
+    observed, following = sequences(n, rng, tiny)
+    return observed, following[:, 9:]
+
+
+convlstm_predictor = frame_predictor("ConvLSTM", side=16, width=4, core_filters=4)
+cnn_predictor = frame_predictor("one-shot CNN", side=16, cnn_width=4)
 
 # name: (notebook, build(tiny), batch(n, rng, tiny), what one example is, shares of the budget)
 MODELS = {
@@ -124,7 +125,7 @@ MODELS = {
     "MLP VAE": ("02", vae("VAE"), digits, "image", 1),
     "conv VAE": ("02", vae("conv VAE"), digits, "image", 1),
     "ConvLSTM predictor": ("03", convlstm_predictor, sequences, "sequence", 1),
-    "CNN predictor": ("03", cnn_predictor, sequences, "sequence", 1),
+    "CNN predictor": ("03", cnn_predictor, one_shot_sequences, "sequence", 1),
     "row-LSTM detector": ("04", detector("LSTM"), labelled_digits, "image", 1),
     "CNN detector": ("04", detector("CNN"), labelled_digits, "image", 1),
 }

@@ -24,7 +24,7 @@ import time
 import keras
 import numpy as np
 
-from keraslstm import gan, networks, vae, zoo
+from keraslstm import gan, hybrids, networks, vae, zoo
 from keraslstm.codec.model import ResidualLSTMCodec
 from keraslstm.codec.weights import model_info
 from keraslstm.results import results_dir
@@ -65,9 +65,9 @@ def from_zoo(name):
 
 
 def convlstm_predictor(**compile_options):
-    """Notebook 03's ConvLSTM encoder-forecaster (10 frames of 32x32 in, 10 out)."""
-    model = networks.convlstm_predictor((32, 32, 1), 10, 10)
-    model.compile(keras.optimizers.Adam(3e-3), "binary_crossentropy", **compile_options)
+    """Notebook 03's ConvLSTM next-frame predictor (10 frames of 32x32 in, all 19 next out)."""
+    model = hybrids.build_predictor("ConvLSTM", 0)
+    model.compile(keras.optimizers.Adam(1e-3, clipnorm=1.0), "binary_crossentropy", **compile_options)  # fmt: skip
     return model
 
 
@@ -75,7 +75,7 @@ def hybrid_gan(**compile_options):
     """Notebook 03's conditional hybrid LSTM + CNN generator against a DCGAN discriminator."""
     model = gan.GAN(
         networks.hybrid_generator(32, (28, 28, 1), 10),
-        networks.dcgan_discriminator((28, 28, 1), 10, width=32),
+        networks.dcgan_discriminator((28, 28, 1), 10, width=32, minibatch_std=True),
         32, loss="lsgan", num_classes=10, seed=0,
     )  # fmt: skip
     model.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5),
@@ -119,8 +119,8 @@ def labelled_digits(n, rng):
 
 
 def sequences(n, rng):
-    frames = rng.random((n, 10, 32, 32, 1)).astype("float32")
-    return frames, frames[:, ::-1]
+    frames = rng.random((n, 20, 32, 32, 1)).astype("float32")
+    return frames[:, :10], frames[:, 1:]
 
 
 def real_or_fake(n, rng):

@@ -4,18 +4,21 @@ A predictor that must redraw every digit through a narrow code predicts blobs. T
 the pixels it has: for every pixel, a small network predicts a `kernel` x `kernel` softmax
 filter that it applies to the current frame (De Brabandere et al. 2016's Dynamic Filter
 Networks, which they tested on bouncing digits), so the next frame is a local mixture of this
-one's pixels. What decides the filters is the model under test: a ConvLSTM at a quarter of the
-resolution, which sees every past frame through its state (`next_frame_predictor`), or the same
-network with the ConvLSTM swapped for convolutions over a stack of the last frames
-(`recurrent=False`: the control, same head, same budget). Both are trained on every step of a
-sequence at once (teacher forcing) and roll out by feeding their predictions back (`rollout`).
+one's pixels. What decides the filters is the model under test (`FramePredictor`): a ConvLSTM
+at a quarter of the resolution, which sees every past frame through its state, or the same
+network with the ConvLSTM swapped for convolutions over a stack of the last frames' features
+(`core="frame_stack"`: the control, same head, same data, same budget). Both step through a
+sequence one frame at a time, teacher-forced over the observed frames and then fed their own
+predictions, and are trained on both parts at once, so the rollout's errors are trained away.
 """
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-__all__ = ["DynamicFilter", "FrameStack", "next_frame_predictor", "rollout"]
+from keraslstm.cells import ConvLSTMCell, gate_config
+
+__all__ = ["CORES", "DynamicFilter", "FramePredictor", "ScheduledSampling"]
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")
@@ -56,86 +59,158 @@ class DynamicFilter(keras.layers.Layer):
         return {**super().get_config(), "kernel": self.kernel}
 
 
-def next_frame_predictor(frame_shape=(32, 32, 1), steps=19, width=16, core_filters=64, kernel=5,
-                         recurrent=True, history=4, gate="sigmoid"):  # fmt: skip
-    """Frame t + 1 from frames 1..t for every t of a sequence `(batch, steps, H, W, C)`.
-
-    A U-Net: convolutions at full, half and quarter resolution; at the quarter, a ConvLSTM
-    (`recurrent`) or, as the control, convolutions over the last `history` frames' features
-    stacked as channels; back up with skips from the current frame at half and full resolution;
-    the output is the current frame through per-pixel `kernel` x `kernel` filters
-    (`DynamicFilter`). Every layer is causal (step t sees steps 1..t only), so a shorter
-    sequence can be zero-padded to `steps` (`rollout` does).
-    """
-    from keraslstm.cells import ConvLSTMCell, ConvRNN
-
-    side = frame_shape[0]
-    if side % 4 or frame_shape[1] != side:
-        raise ValueError(f"frames must be square with a side divisible by 4, got {frame_shape}")
-    frames = keras.Input((steps, *frame_shape), name="frames")
-
-    def per_frame(layer, name):
-        return layers.TimeDistributed(layer, name=name)
-
-    full = per_frame(layers.Conv2D(width, 3, padding="same", activation="relu"), "full")(frames)
-    half = per_frame(layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="relu"), "half")(full)  # fmt: skip
-    quarter = per_frame(layers.Conv2D(4 * width, 3, strides=2, padding="same", activation="relu"), "quarter")(half)  # fmt: skip
-    if recurrent:
-        cell = ConvLSTMCell(core_filters, 3, hidden_kernel_size=3, gate=gate)
-        core = ConvRNN(cell, return_sequences=True, name="core_lstm")(quarter)
-    else:
-        stacked = FrameStack(history, name="frame_stack")(quarter)
-        x = per_frame(layers.Conv2D(core_filters, 3, padding="same", activation="relu"), "core_conv1")(stacked)  # fmt: skip
-        core = per_frame(layers.Conv2D(core_filters, 3, padding="same", activation="relu"), "core_conv2")(x)  # fmt: skip
-    x = per_frame(layers.Conv2DTranspose(2 * width, 4, strides=2, padding="same", activation="relu"), "up_half")(core)  # fmt: skip
-    x = layers.Concatenate(name="skip_half")([x, half])
-    x = per_frame(layers.Conv2D(2 * width, 3, padding="same", activation="relu"), "merge_half")(x)
-    x = per_frame(layers.Conv2DTranspose(width, 4, strides=2, padding="same", activation="relu"), "up_full")(x)  # fmt: skip
-    x = layers.Concatenate(name="skip_full")([x, full])
-    logits = per_frame(layers.Conv2D(kernel * kernel, 3, padding="same"), "filter_logits")(x)
-    out = DynamicFilter(kernel, name="dynamic_filter")([logits, frames])
-    name = "convlstm_next_frame" if recurrent else "framestack_next_frame"
-    return keras.Model(frames, out, name=name)
+CORES = ("convlstm", "frame_stack")
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")
-class FrameStack(keras.layers.Layer):
-    """`(batch, time, H, W, C)` -> `(batch, time, H, W, C * history)`: at each step the last
-    `history` steps stacked as channels, oldest first, zeros before the sequence starts."""
+class FramePredictor(keras.Model):
+    """Frames `(batch, T, H, W, C)` -> every next frame, `(batch, T' - 1 + output_frames, H, W, C)`
+    with T' = min(T, `observed_frames`).
 
-    def __init__(self, history, **kwargs):
+    Output t is frame t + 2 predicted from frames 1..t + 1: the true frames while they are observed
+    (teacher forcing), then its own predictions (a rollout), so `fit(sequences[:, :10],
+    sequences[:, 1:])` trains one-step prediction and the rollout together, and the last
+    `output_frames` outputs are the forecast (`forecast`). Given frames past `observed_frames` in
+    training, it feeds each of them instead of its own prediction with probability
+    `teacher_forcing` (a variable, 0 by default, that `ScheduledSampling` lowers from 1: Bengio et
+    al. 2015's scheduled sampling). One step is a small U-Net: it reads the frame and its
+    difference from the one before; convolutions at full, half and quarter resolution; at the
+    quarter the core, a ConvLSTM (`core="convlstm"`, `core_filters`, `gate`) or two convolutions
+    over the last `history` quarter-resolution feature maps stacked as channels
+    (`core="frame_stack"`); back up with skips at half and full resolution; and the current frame
+    through per-pixel `kernel` x `kernel` filters (`DynamicFilter`).
+    """
+
+    def __init__(self, frame_shape=(32, 32, 1), output_frames=10, width=16, core_filters=64,
+                 kernel=5, core="convlstm", history=4, gate="sigmoid", observed_frames=10, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        if int(history) < 1:
-            raise ValueError(f"history must be at least 1, got {history!r}")
-        self.history = int(history)
+        frame_shape = tuple(int(s) for s in frame_shape)
+        if len(frame_shape) != 3 or frame_shape[0] % 4 or frame_shape[1] != frame_shape[0]:
+            raise ValueError(f"frames must be square (H, W, C) with a side divisible by 4, got {frame_shape}")  # fmt: skip
+        if core not in CORES:
+            raise ValueError(f"Unknown core {core!r}; valid: {', '.join(map(repr, CORES))}")
+        if int(output_frames) < 1:
+            raise ValueError(f"output_frames must be at least 1, got {output_frames!r}")
+        self.frame_shape = frame_shape
+        self.output_frames = int(output_frames)
+        self.width = int(width)
+        self.core_filters = int(core_filters)
+        self.kernel = int(kernel)
+        self.core = core
+        self.history_length = int(history)  # not `history`: fit() sets that
+        self.gate = gate_config(gate)
+        self.observed_frames = int(observed_frames)
+        self.teacher_forcing = keras.Variable(0.0, trainable=False, name="teacher_forcing")
+        self.sampling_seed = keras.random.SeedGenerator(0)
 
-    def call(self, inputs):
-        padded = ops.pad(inputs, [(0, 0), (self.history - 1, 0), (0, 0), (0, 0), (0, 0)])
-        steps = ops.shape(inputs)[1]
-        return ops.concatenate([padded[:, k : k + steps] for k in range(self.history)], axis=-1)
+        def conv(filters, strides=1, name=None):
+            return layers.Conv2D(
+                filters, 3, strides=strides, padding="same", activation="relu", name=name
+            )
 
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], input_shape[-1] * self.history)
+        self.full = conv(width, name="full")
+        self.half = conv(2 * width, 2, "half")
+        self.quarter = conv(4 * width, 2, "quarter")
+        if core == "convlstm":
+            self.cell = ConvLSTMCell(
+                core_filters, 3, hidden_kernel_size=3, gate=gate, name="core_lstm"
+            )
+        else:
+            self.core_convs = [
+                conv(core_filters, name="core_conv1"),
+                conv(core_filters, name="core_conv2"),
+            ]
+        self.up_half = layers.Conv2DTranspose(
+            2 * width, 4, strides=2, padding="same", activation="relu", name="up_half"
+        )
+        self.merge_half = conv(2 * width, name="merge_half")
+        self.up_full = layers.Conv2DTranspose(
+            width, 4, strides=2, padding="same", activation="relu", name="up_full"
+        )
+        self.filter_logits = layers.Conv2D(kernel * kernel, 3, padding="same", name="filter_logits")
+        self.filter = DynamicFilter(kernel, name="dynamic_filter")
+
+    def initial_memory(self, frame):
+        """The core's memory before the first frame: zero `[h, c]`, or `history` zero feature maps."""
+        side = self.frame_shape[0] // 4
+        batch = ops.shape(frame)[0]
+        if self.core == "convlstm":
+            return [ops.zeros((batch, side, side, self.core_filters))] * 2
+        return [ops.zeros((batch, side, side, 4 * self.width))] * self.history_length
+
+    def step(self, frame, previous, memory):
+        """One frame `(batch, H, W, C)`, the frame before it and the core's memory -> the next
+        frame and the new memory."""
+        logits, memory = self.filters(frame, previous, memory)
+        return self.filter([logits, frame]), memory
+
+    def filters(self, frame, previous, memory):
+        """The per-pixel filter logits `(batch, H, W, kernel**2)` for `frame`, and the new memory."""
+        full = self.full(ops.concatenate([frame, frame - previous], axis=-1))
+        half = self.half(full)
+        quarter = self.quarter(half)
+        if self.core == "convlstm":
+            core, memory = self.cell(quarter, memory)
+        else:
+            memory = [*memory[1:], quarter]
+            core = self.core_convs[1](self.core_convs[0](ops.concatenate(memory, axis=-1)))
+        x = self.merge_half(ops.concatenate([self.up_half(core), half], axis=-1))
+        return self.filter_logits(ops.concatenate([self.up_full(x), full], axis=-1)), memory
+
+    def call(self, frames, training=False):
+        steps = frames.shape[1]
+        if steps is None or tuple(frames.shape[2:]) != self.frame_shape:
+            raise ValueError(f"FramePredictor takes (batch, time, *{self.frame_shape}) frames with a known time, got {tuple(frames.shape)}")  # fmt: skip
+        observed = min(steps, self.observed_frames)
+        frame = previous = frames[:, 0]
+        memory = self.initial_memory(frame)
+        predicted = []
+        for t in range(observed - 1 + self.output_frames):
+            following, memory = self.step(frame, previous, memory)
+            predicted.append(following)
+            previous = frame
+            if t + 1 < observed:
+                frame = frames[:, t + 1]
+            elif t + 1 < steps and training:  # scheduled sampling: the true frame, sometimes
+                draw = keras.random.uniform((ops.shape(frame)[0], 1, 1, 1), seed=self.sampling_seed)  # fmt: skip
+                frame = ops.where(draw < self.teacher_forcing, frames[:, t + 1], following)
+            else:
+                frame = following
+        return ops.stack(predicted, axis=1)
+
+    def forecast(self, frames, batch_size=64):
+        """The `output_frames` frames after the observed `frames` (NumPy), each predicted from
+        the ones before."""
+        frames = np.asarray(frames, "float32")
+        if frames.shape[1] > self.observed_frames:
+            raise ValueError(f"forecast takes at most observed_frames={self.observed_frames} frames, got {frames.shape[1]}")  # fmt: skip
+        return self.predict(frames, batch_size=batch_size, verbose=0)[:, frames.shape[1] - 1 :]
 
     def get_config(self):
-        return {**super().get_config(), "history": self.history}
+        return {
+            **super().get_config(),
+            "frame_shape": self.frame_shape,
+            "output_frames": self.output_frames,
+            "width": self.width,
+            "core_filters": self.core_filters,
+            "kernel": self.kernel,
+            "core": self.core,
+            "history": self.history_length,
+            "gate": self.gate,
+            "observed_frames": self.observed_frames,
+        }
 
 
-def rollout(model, frames, output_frames, batch_size=64):
-    """Predict `output_frames` frames after `frames` `(batch, time, H, W, C)` by feeding each
-    prediction back as the next input (NumPy out). The model's input holds the observed and
-    predicted frames, zero-padded to its length (harmless: the model is causal)."""
-    observed = np.asarray(frames, "float32")
-    steps = model.input.shape[1]
-    if observed.ndim != 5 or observed.shape[1] + output_frames - 1 > steps:
-        raise ValueError(f"rollout takes (batch, time, H, W, C) frames with time + output_frames - 1 <= {steps}, got {observed.shape} and {output_frames}")  # fmt: skip
-    buffer = np.zeros((len(observed), steps, *observed.shape[2:]), "float32")
-    t = observed.shape[1]
-    buffer[:, :t] = observed
-    predicted = []
-    for step in range(t, t + output_frames):
-        following = model.predict(buffer, batch_size=batch_size, verbose=0)[:, step - 1]
-        predicted.append(following)
-        if step < steps:
-            buffer[:, step] = following
-    return np.stack(predicted, axis=1)
+class ScheduledSampling(keras.callbacks.Callback):
+    """Lower a `FramePredictor`'s `teacher_forcing` from 1 to 0 over the first `decay_steps`
+    batches (linearly), then keep it at 0: first it learns from true frames, then from its own."""
+
+    def __init__(self, decay_steps):
+        super().__init__()
+        if int(decay_steps) < 1:
+            raise ValueError(f"decay_steps must be at least 1, got {decay_steps!r}")
+        self.decay_steps, self.seen = int(decay_steps), 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.teacher_forcing.assign(max(0.0, 1.0 - self.seen / self.decay_steps))
+        self.seen += 1

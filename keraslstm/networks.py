@@ -10,14 +10,15 @@ Builders return plain functional `keras.Model`s. Images are `(batch, height, wid
   Kingma 2014).
 - The row-reading LSTM encoder of DLSTM and its convolutional ablation (notebook 01, the DLSTM paper).
 - The row-reading LSTM discriminator and real-vs-fake detector (notebook 04, Somasekar & Naveen 2021).
-- Next-frame predictors (ConvLSTM encoder-forecaster, CNN-only, copy-last-frame), the hybrid
-  LSTM + CNN generator with optional attention, and a discriminator transferred from the digit
-  classifier (notebook 03, Vinay et al.; Shi 2015, Srivastava 2015).
+- The one-shot CNN frame predictor and the baselines a predictor must beat (the recurrent
+  predictor is `keraslstm.frames`), the hybrid generator (the DCGAN's with a row-LSTM residual and
+  optional SAGAN self-attention), the minibatch-std channel and a discriminator transferred from
+  the digit classifier (notebook 03, Vinay et al.; Srivastava 2015, Zhang 2019, Karras 2018).
 """
 
 import keras
 import numpy as np
-from keras import layers
+from keras import layers, ops
 
 from keraslstm.cells import HardSigmoidLSTMCell
 
@@ -33,12 +34,13 @@ __all__ = [
     "conv_encoder",
     "row_lstm_discriminator",
     "row_lstm_units",
-    "convlstm_predictor",
     "cnn_predictor",
     "copy_last_frame",
     "frame_baselines",
     "hybrid_generator",
-    "attention_scores_model",
+    "attention_maps",
+    "SelfAttention2D",
+    "MinibatchStdDev",
     "transfer_discriminator",
     "dcgan_encoder",
 ]
@@ -102,10 +104,12 @@ def dcgan_generator(latent_dim, image_shape=(28, 28, 1), num_classes=None, width
     return _model(z, label, x, "dcgan_generator")
 
 
-def dcgan_discriminator(image_shape=(28, 28, 1), num_classes=None, width=64):
+def dcgan_discriminator(image_shape=(28, 28, 1), num_classes=None, width=64, minibatch_std=False):
     """DCGAN discriminator: two stride-2 LeakyReLU convs, one logit. Labels join as extra channels.
 
-    No batch normalisation, so the same network serves as a WGAN-GP critic (the penalty is per sample).
+    No batch normalisation, so the same network serves as a WGAN-GP critic (the penalty is per
+    sample). `minibatch_std` appends the batch's spread as a channel before the logit
+    (`MinibatchStdDev`): the discriminator then sees a collapsed batch as one.
     """
     image, label = _inputs(image_shape, num_classes, "image")
     x = image
@@ -115,6 +119,8 @@ def dcgan_discriminator(image_shape=(28, 28, 1), num_classes=None, width=64):
         x = layers.Concatenate()([image, planes])
     x = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same")(x))
     x = layers.LeakyReLU(0.2)(layers.Conv2D(2 * width, 4, strides=2, padding="same")(x))
+    if minibatch_std:
+        x = MinibatchStdDev(name="minibatch_std")(x)
     return _model(image, label, layers.Dense(1)(layers.Flatten()(x)), "dcgan_discriminator")
 
 
@@ -251,62 +257,6 @@ def _check_frames(frame_shape, input_frames):
         raise ValueError(f"input_frames must be at least 1, got {input_frames}")
 
 
-def convlstm_predictor(
-    frame_shape=(32, 32, 1), input_frames=10, output_frames=10, width=16, filters=(32, 32)
-):
-    """Shi et al. 2015's encoder-forecaster: CNN frame encoder, stacked ConvLSTMs, CNN decoder.
-
-    Each input frame goes through two stride-2 convolutions (side / 4); an encoder stack of
-    `ConvLSTMCell`s (3x3 input and hidden kernels, widths `filters`) reads the coded frames; a
-    forecaster stack of the same widths starts from the encoder's final `[h, c]` states, layer by
-    layer, and sees the last coded frame at every step; a transposed-conv decoder turns each
-    forecast state, next to the last coded frame (a content skip, as in Denton & Fergus 2018, so
-    the LSTMs carry the motion rather than the shapes; it also helps the stack leave the
-    blank-frame plateau on a short CPU budget), into a frame of pixel probabilities.
-    Inputs `(batch, input_frames, H, W, C)`; outputs `(batch, output_frames, H, W, C)`.
-    """
-    from keraslstm.cells import ConvLSTMCell, ConvRNN
-
-    _check_frames(frame_shape, input_frames)
-    side, channels = frame_shape[0], frame_shape[-1]
-    frames = keras.Input((input_frames, *frame_shape), name="frames")
-    x = layers.TimeDistributed(
-        layers.Conv2D(width, 3, strides=2, padding="same", activation="relu"), name="frame_conv1"
-    )(frames)
-    coded = layers.TimeDistributed(
-        layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="relu"),
-        name="frame_conv2",
-    )(x)
-    x, states = coded, []
-    for i, f in enumerate(filters):
-        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate="sigmoid")
-        x, h, c = ConvRNN(
-            cell, return_sequences=True, return_state=True, name=f"encoder_lstm{i + 1}"
-        )(x)
-        states.append([h, c])
-    last = layers.Reshape((side // 4, side // 4, 2 * width))(
-        layers.Cropping3D(((input_frames - 1, 0), (0, 0), (0, 0)))(coded)
-    )
-    x = layers.Flatten()(last)
-    x = layers.RepeatVector(output_frames)(x)
-    x = last_frames = layers.Reshape((output_frames, side // 4, side // 4, 2 * width))(x)
-    for i, (f, state) in enumerate(zip(filters, states, strict=True)):
-        cell = ConvLSTMCell(f, 3, hidden_kernel_size=3, gate="sigmoid")
-        x = ConvRNN(cell, return_sequences=True, name=f"forecaster_lstm{i + 1}")(
-            x, initial_state=state
-        )
-    x = layers.Concatenate(name="content_skip")([x, last_frames])
-    x = layers.TimeDistributed(
-        layers.Conv2DTranspose(width, 4, strides=2, padding="same", activation="relu"),
-        name="frame_deconv1",
-    )(x)
-    x = layers.TimeDistributed(
-        layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="sigmoid"),
-        name="frame_deconv2",
-    )(x)
-    return keras.Model(frames, x, name="convlstm_predictor")
-
-
 def cnn_predictor(frame_shape=(32, 32, 1), input_frames=10, output_frames=10, width=32, depth=2):
     """The CNN-only baseline: the input frames stacked as channels, an encoder-decoder CNN.
 
@@ -366,67 +316,126 @@ def hybrid_generator(
     latent_dim,
     image_shape=(28, 28, 1),
     num_classes=None,
-    units=128,
     width=32,
-    attention_heads=0,
-    gate="hard_sigmoid",
+    units=128,
+    attention=False,
+    gate="sigmoid",
 ):
-    """Vinay et al.'s hybrid: an LSTM emits a coarse feature map row by row, a CNN adds the detail.
+    """Vinay et al.'s hybrid as an ablation of a working CNN: `dcgan_generator` plus a row LSTM.
 
-    At each of `side / 4` steps the LSTM (`HardSigmoidLSTMCell`, `units`) reads its own linear
-    projection of the noise and the label (one dense layer, reshaped into a sequence: identical
-    inputs at every step trained far slower) and emits one row of a `side/4 x side/4 x 2*width` map; two
-    stride-2 transposed convolutions (as in `dcgan_generator`) upsample it to the image. With
-    `attention_heads > 0`, each step's state also attends over the states of the steps before it
-    (causal `MultiHeadAttention`, layer "row_attention", residual), the attention variant.
+    The DCGAN generator's `side/4 x side/4 x 2*width` map is read top to bottom by an LSTM
+    (`HardSigmoidLSTMCell(units, gate)`, layer "row_lstm"), one row of the map per step, and a
+    dense layer turns each state into a correction of its row that is added to the map
+    ("row_residual", zero-initialised: the untrained hybrid *is* the DCGAN, so whatever the LSTM
+    changes, training put there). With `attention`, SAGAN-style self-attention
+    (`SelfAttention2D`, layer "self_attention", its gate zero-initialised too) runs over the
+    `side/2` map, where strokes are drawn. Sigmoid gates by default: the hard sigmoid has zero
+    gradient beyond +-2.5 and the paper does not ask for it.
     """
     side, channels = image_shape[0], image_shape[-1]
     if side % 4:
         raise ValueError(f"hybrid_generator needs an image side divisible by 4, got {side}")
     steps = side // 4
     z, label = _inputs((latent_dim,), num_classes, "z")
-    code = z if label is None else layers.Concatenate()([z, label])
-    x = layers.Dense(steps * units // 4, activation="relu", name="step_inputs")(code)
-    step_inputs = layers.Reshape((steps, units // 4))(x)  # a projection of [z, y] per step
+    x = z if label is None else layers.Concatenate()([z, label])
+    x = layers.Dense(steps * steps * 2 * width, use_bias=False)(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.Reshape((steps, steps, 2 * width))(x)
+    rows = layers.Reshape((steps, steps * 2 * width))(x)  # step t reads row t of the map
     states = layers.RNN(
         HardSigmoidLSTMCell(units, gate=gate), return_sequences=True, name="row_lstm"
-    )(step_inputs)
-    if attention_heads:
-        attended = layers.MultiHeadAttention(
-            attention_heads, max(1, units // (2 * attention_heads)), name="row_attention"
-        )(states, states, use_causal_mask=True, return_attention_scores=True)
-        attended = attended[0]  # the weights are read by `attention_scores_model`
-        states = layers.LayerNormalization()(layers.Add()([states, attended]))
-    x = layers.Concatenate()([states, step_inputs])  # the row's own input next to the state
-    x = layers.Dense(steps * 2 * width, use_bias=False)(x)
-    x = layers.Reshape((steps, steps, 2 * width))(x)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    )(rows)
+    correction = layers.Dense(steps * 2 * width, kernel_initializer="zeros", name="row_residual")(
+        states
+    )
+    x = layers.Add()([x, layers.Reshape((steps, steps, 2 * width))(correction)])
     x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False)(x)
     x = layers.ReLU()(layers.BatchNormalization()(x))
+    if attention:
+        x = SelfAttention2D(name="self_attention")(x)
     x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="sigmoid")(x)
-    name = "hybrid_attention_generator" if attention_heads else "hybrid_generator"
+    name = "hybrid_attention_generator" if attention else "hybrid_generator"
     return _model(z, label, x, name)
 
 
-def attention_scores_model(generator):
-    """A model from the generator's inputs to its "row_attention" weights `(batch, heads, steps, steps)`."""
+def attention_maps(generator, inputs):
+    """The "self_attention" weights of `generator` on `inputs` (NumPy `(batch, N, N)`, N the
+    positions of the attended map, rows: where attention is paid from, summing to 1)."""
     try:
-        attention = generator.get_layer("row_attention")
+        attention = generator.get_layer("self_attention")
     except ValueError:
         raise ValueError(
-            f"{generator.name} has no 'row_attention' layer; build it with attention_heads > 0"
+            f"{generator.name} has no 'self_attention' layer; build it with attention=True"
         ) from None
-    return keras.Model(generator.inputs, attention.output[1], name="row_attention_scores")
+    features = keras.Model(generator.inputs, attention.input)(inputs)
+    return keras.ops.convert_to_numpy(attention.scores(features))
 
 
-def transfer_discriminator(classifier, num_classes=None, fine_tune=True, pretrained=True):
+@keras.saving.register_keras_serializable(package="keraslstm")
+class SelfAttention2D(layers.Layer):
+    """SAGAN self-attention (Zhang et al. 2019) over a feature map `(batch, H, W, C)`.
+
+    Every position's query (a `C // 8`-channel 1x1 projection) meets every position's key; the
+    softmax of those dot products weights the positions' values (a `C`-channel projection), and
+    the result is added to the map times a learned scalar `gamma` that starts at 0, so the layer
+    begins as the identity and the network opens it as far as it helps.
+    """
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        inner = max(1, channels // 8)
+        self.query = self.add_weight(shape=(channels, inner), name="query")
+        self.key = self.add_weight(shape=(channels, inner), name="key")
+        self.value = self.add_weight(shape=(channels, channels), name="value")
+        self.gamma = self.add_weight(shape=(), initializer="zeros", name="gamma")
+
+    def _flat(self, inputs):
+        shape = ops.shape(inputs)
+        return ops.reshape(inputs, (shape[0], shape[1] * shape[2], shape[3]))
+
+    def scores(self, inputs):
+        """The attention weights `(batch, H * W, H * W)`; row i is where position i looks."""
+        flat = self._flat(inputs)
+        queries, keys = ops.matmul(flat, self.query), ops.matmul(flat, self.key)
+        logits = ops.matmul(queries, ops.transpose(keys, (0, 2, 1)))
+        return ops.softmax(logits, axis=-1)
+
+    def call(self, inputs):
+        attended = ops.matmul(self.scores(inputs), ops.matmul(self._flat(inputs), self.value))
+        return inputs + self.gamma * ops.reshape(attended, ops.shape(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="keraslstm")
+class MinibatchStdDev(layers.Layer):
+    """Append the batch's diversity as one more channel (Karras et al. 2018, ProGAN).
+
+    The standard deviation of every feature over the batch, averaged over features (and
+    positions), is appended to every sample as a constant channel. A generator that draws one
+    digit for every noise gives a batch with a low value that the discriminator can learn to call
+    fake, which pushes the generator away from collapse.
+    """
+
+    def call(self, inputs):
+        spread = ops.sqrt(ops.var(inputs, axis=0) + 1e-8)
+        level = ops.mean(spread)
+        return ops.concatenate([inputs, ops.ones_like(inputs[..., :1]) * level], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+
+def transfer_discriminator(classifier, num_classes=None, fine_tune=True, pretrained=True, minibatch_std=False):  # fmt: skip
     """A discriminator that starts from a trained digit classifier (transfer learning, Vinay et al.).
 
     The classifier's layers up to its "features" layer are copied (fresh weights-identical layers,
     so the original is untouched) and topped with one logit; with `num_classes` the one-hot label
     joins the features (projection-free conditioning). `fine_tune=False` freezes the copied layers;
     `pretrained=False` keeps the architecture but draws fresh random weights (the control that
-    separates what the weights bring from what the bigger network brings).
+    separates what the weights bring from what the bigger network brings). `minibatch_std`
+    appends the batch's spread to the features (`MinibatchStdDev`), as in `dcgan_discriminator`.
     """
     source = keras.models.clone_model(classifier)  # new layers, freshly initialised
     if pretrained:
@@ -440,6 +449,8 @@ def transfer_discriminator(classifier, num_classes=None, fine_tune=True, pretrai
     for layer in source.layers[: names.index("features") + 1]:
         layer.trainable = fine_tune
         x = layer(x)
+    if minibatch_std:
+        x = MinibatchStdDev(name="minibatch_std")(x)
     if label is not None:
         x = layers.Concatenate()([x, label])
     x = layers.LeakyReLU(0.2)(layers.Dense(64)(x))

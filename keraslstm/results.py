@@ -19,6 +19,8 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
+
 from keraslstm.config import mode, quick_mode
 
 __all__ = [
@@ -110,20 +112,34 @@ def _table(name, rows):
     return rows
 
 
-def record(notebook, tables=None, **figures):
+def _series(name, mapping):
+    if not isinstance(mapping, dict) or not mapping:
+        raise ValueError(f"series {name!r} must be a non-empty dict of name -> list of numbers")
+    checked = {}
+    for key, values in mapping.items():
+        values = np.asarray(values, dtype=np.float64) if np.ndim(values) == 1 else None
+        if values is None or not np.all(np.isfinite(values)):
+            raise ValueError(f"series {name!r}: {key!r} must be a list of finite numbers, got {mapping[key]!r}")  # fmt: skip
+        checked[str(key)] = [round(float(v), 6) for v in values]
+    return checked
+
+
+def record(notebook, tables=None, series=None, **figures):
     """Write `figures` (name -> number or {claim, paper, ours}) to `<results_dir()>/<notebook>.json`.
 
-    `tables` (name -> list of row dicts of numbers and strings, e.g. every run of a grid) go
-    beside the figures, under their names. Returns the file's path, relative to the project root
-    when it lies inside it.
+    `tables` (name -> list of row dicts of numbers and strings, e.g. every run of a grid) and
+    `series` (name -> {model: list of numbers}, e.g. the error per frame ahead) go beside the
+    figures, under their names. Returns the file's path, relative to the project root when it
+    lies inside it.
     """
     if not figures:
         raise ValueError("record needs at least one figure, e.g. record('01_x', psnr_db=20.5)")
     entries = {name: _entry(name, value) for name, value in figures.items()}
     tables = {name: _table(name, rows) for name, rows in (tables or {}).items()}
+    tables |= {name: _series(name, mapping) for name, mapping in (series or {}).items()}
     clash = sorted({"notebook", "mode", "quick_mode", "figures"} & set(tables))
     if clash:
-        raise ValueError(f"table names {clash} are reserved for the record's own keys")
+        raise ValueError(f"table and series names {clash} are reserved for the record's own keys")
     path = results_dir() / f"{notebook}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"notebook": notebook, "mode": mode(), "quick_mode": quick_mode(), "figures": entries}

@@ -213,41 +213,22 @@ def _frames(n=4, t=6, seed=0):
     return np.random.default_rng(seed).random((n, t, *FRAME)).astype("float32")
 
 
-@pytest.mark.parametrize("builder", [networks.convlstm_predictor, networks.cnn_predictor])
-def test_predictors_map_input_frames_to_future_frames(builder):
+def test_the_one_shot_predictor_maps_input_frames_to_future_frames():
     keras.utils.set_random_seed(0)
-    model = builder(FRAME, input_frames=6, output_frames=3, width=4)
+    model = networks.cnn_predictor(FRAME, input_frames=6, output_frames=3, width=4)
     out = model.predict(_frames(), verbose=0)
     assert out.shape == (4, 3, *FRAME)
     assert 0.0 <= out.min() and out.max() <= 1.0
 
 
-@pytest.mark.parametrize("builder", [networks.convlstm_predictor, networks.cnn_predictor])
-def test_predictors_are_deterministic_under_a_seed(builder):
+def test_the_one_shot_predictor_is_deterministic_under_a_seed():
     outs = []
     for _ in range(2):
         keras.utils.set_random_seed(3)
-        outs.append(builder(FRAME, input_frames=6, output_frames=3, width=4)(_frames()))
+        outs.append(
+            networks.cnn_predictor(FRAME, input_frames=6, output_frames=3, width=4)(_frames())
+        )
     np.testing.assert_array_equal(*(keras.ops.convert_to_numpy(o) for o in outs))
-
-
-def test_a_training_step_lowers_the_convlstm_predictors_loss():
-    keras.utils.set_random_seed(1)
-    model = networks.convlstm_predictor(FRAME, input_frames=6, output_frames=3, width=4)
-    model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy")
-    frames = _frames(8, 9, seed=2)
-    x, y = frames[:, :6], frames[:, 6:]
-    before = model.evaluate(x, y, verbose=0)
-    model.train_on_batch(x, y)
-    assert model.evaluate(x, y, verbose=0) < before
-
-
-def test_the_forecaster_depends_on_the_observed_frames():
-    keras.utils.set_random_seed(1)
-    model = networks.convlstm_predictor(FRAME, input_frames=6, output_frames=3, width=4)
-    a, b = _frames(seed=4), _frames(seed=4)
-    b[:, 0] = 1.0 - b[:, 0]  # change only the first frame: only the LSTM state can carry it
-    assert not np.allclose(model.predict(a, verbose=0), model.predict(b, verbose=0))
 
 
 def test_frame_baselines_against_hand_made_frames():
@@ -284,13 +265,13 @@ def test_copy_last_frame_on_a_moving_bar_against_a_hand_count():
 
 def test_predictors_reject_frames_they_cannot_halve_twice():
     with pytest.raises(ValueError, match="side divisible by 4"):
-        networks.convlstm_predictor((30, 30, 1))
+        networks.cnn_predictor((30, 30, 1))
 
 
-@pytest.mark.parametrize("heads", [0, 2])
-def test_hybrid_generator_shapes_with_and_without_labels(heads):
+@pytest.mark.parametrize("attention", [False, True])
+def test_hybrid_generator_shapes_with_and_without_labels(attention):
     keras.utils.set_random_seed(0)
-    plain = networks.hybrid_generator(8, units=16, width=4, attention_heads=heads)
+    plain = networks.hybrid_generator(8, units=16, width=4, attention=attention)
     assert plain(np.zeros((3, 8), "float32")).shape == (3, 28, 28, 1)
     conditional = networks.hybrid_generator(8, num_classes=10, units=16, width=4)
     z, onehot = networks.latent_inputs(8, 10, n=3, labels=[0, 1, 2])
@@ -299,24 +280,73 @@ def test_hybrid_generator_shapes_with_and_without_labels(heads):
         networks.hybrid_generator(8, image_shape=(30, 30, 1))
 
 
-def test_attention_weights_are_causal_distributions():
+def test_the_untrained_hybrid_is_the_dcgan_generator():
+    # zero-initialised row correction and attention gate: with the DCGAN's weights copied into
+    # the layers they share, the hybrid computes exactly what the DCGAN generator computes
     keras.utils.set_random_seed(0)
-    generator = networks.hybrid_generator(8, num_classes=10, units=16, width=4, attention_heads=2)
-    scores = networks.attention_scores_model(generator).predict(
-        list(networks.latent_inputs(8, 10, n=5, labels=np.arange(5))), verbose=0
-    )
-    assert scores.shape == (5, 2, 7, 7)
-    np.testing.assert_allclose(scores.sum(axis=-1), 1.0, rtol=1e-5)
-    assert np.all(np.triu(np.ones((7, 7)), k=1)[None, None] * scores == 0)  # no look-ahead
-    with pytest.raises(ValueError, match="no 'row_attention' layer"):
-        networks.attention_scores_model(networks.hybrid_generator(8, units=16, width=4))
+    dcgan = networks.dcgan_generator(8, num_classes=10, width=4)
+    hybrid = networks.hybrid_generator(8, num_classes=10, units=16, width=4, attention=True)
+    shared = lambda m: [layer for layer in m.layers if layer.weights and not layer.name.startswith(("row_", "self_"))]  # noqa: E731  # fmt: skip
+    for source, target in zip(shared(dcgan), shared(hybrid), strict=True):
+        target.set_weights(source.get_weights())
+    inputs = list(networks.latent_inputs(8, 10, n=4, labels=[0, 1, 2, 3]))
+    np.testing.assert_allclose(hybrid(inputs), dcgan(inputs), atol=1e-6)
+    assert hybrid.get_layer("row_lstm").cell.gate is keras.activations.sigmoid
+
+
+def test_self_attention_against_numpy():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 4, 16)).astype("float32")
+    layer = networks.SelfAttention2D()
+    layer.build(x.shape)
+    layer.gamma.assign(0.7)
+    flat = x.reshape(2, 12, 16)
+    q, k, v = (flat @ keras.ops.convert_to_numpy(w) for w in (layer.query, layer.key, layer.value))
+    assert q.shape == (2, 12, 2)  # C // 8 channels for queries and keys
+    weights = scipy.special.softmax(q @ k.transpose(0, 2, 1), axis=-1)
+    expected = x + 0.7 * (weights @ v).reshape(x.shape)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), expected, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.scores(x)), weights, atol=1e-6)
+
+
+def test_attention_maps_are_distributions_over_the_positions():
+    keras.utils.set_random_seed(0)
+    generator = networks.hybrid_generator(8, num_classes=10, units=16, width=4, attention=True)
+    maps = networks.attention_maps(generator, list(networks.latent_inputs(8, 10, n=5, labels=np.arange(5))))  # fmt: skip
+    assert maps.shape == (5, 14 * 14, 14 * 14)
+    np.testing.assert_allclose(maps.sum(axis=-1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="no 'self_attention' layer"):
+        networks.attention_maps(networks.hybrid_generator(8, units=16, width=4), np.zeros((1, 8)))
+
+
+def test_minibatch_std_appends_the_batch_spread_as_a_channel():
+    x = np.random.default_rng(0).normal(size=(5, 3, 3, 4)).astype("float32")
+    out = keras.ops.convert_to_numpy(networks.MinibatchStdDev()(x))
+    assert out.shape == (5, 3, 3, 5)
+    np.testing.assert_array_equal(out[..., :4], x)
+    np.testing.assert_allclose(out[..., 4], np.sqrt(x.var(axis=0) + 1e-8).mean(), rtol=1e-5)
+    collapsed = keras.ops.convert_to_numpy(networks.MinibatchStdDev()(np.repeat(x[:1], 5, axis=0)))
+    assert collapsed[..., 4].max() < 1e-3  # one sample repeated: no spread
+
+
+@pytest.mark.parametrize("minibatch_std", [False, True])
+def test_discriminators_take_the_minibatch_std_channel(minibatch_std):
+    keras.utils.set_random_seed(0)
+    images = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
+    labels = np.eye(10, dtype="float32")[[0, 1, 2, 3]]
+    for model in (
+        networks.dcgan_discriminator(num_classes=10, width=4, minibatch_std=minibatch_std),
+        networks.transfer_discriminator(digit_classifier(), 10, minibatch_std=minibatch_std),
+    ):
+        assert model([images, labels]).shape == (4, 1)
+        assert ("minibatch_std" in [layer.name for layer in model.layers]) == minibatch_std
 
 
 def test_a_generator_step_lowers_the_hybrid_gans_loss():
     keras.utils.set_random_seed(0)
     model = gan.GAN(
-        networks.hybrid_generator(8, units=16, width=4, attention_heads=2),
-        networks.dcgan_discriminator(width=4),
+        networks.hybrid_generator(8, units=16, width=4, attention=True),
+        networks.dcgan_discriminator(width=4, minibatch_std=True),
         latent_dim=8,
         loss="lsgan",
         seed=0,
@@ -351,21 +381,19 @@ def test_transfer_discriminator_starts_from_the_classifier_and_leaves_it_alone()
     "build, inputs",
     [
         (
-            lambda: networks.convlstm_predictor(FRAME, input_frames=6, output_frames=3, width=4),
+            lambda: networks.cnn_predictor(FRAME, input_frames=6, output_frames=3, width=4),
             lambda: _frames(),
         ),
         (
-            lambda: networks.hybrid_generator(
-                8, num_classes=10, units=16, width=4, attention_heads=2
-            ),
+            lambda: networks.hybrid_generator(8, num_classes=10, units=16, width=4, attention=True),
             lambda: list(networks.latent_inputs(8, 10, n=3, labels=[1, 2, 3])),
         ),
         (
-            lambda: networks.transfer_discriminator(digit_classifier(), num_classes=10),
+            lambda: networks.transfer_discriminator(digit_classifier(), 10, minibatch_std=True),
             lambda: [np.full((2, 28, 28, 1), 0.5, "float32"), np.eye(10, dtype="float32")[[0, 9]]],
         ),
     ],
-    ids=["convlstm_predictor", "hybrid_attention_generator", "transfer_discriminator"],
+    ids=["cnn_predictor", "hybrid_attention_generator", "transfer_discriminator"],
 )
 def test_keras_file_round_trip(tmp_path, build, inputs):
     keras.utils.set_random_seed(0)

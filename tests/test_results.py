@@ -97,6 +97,16 @@ def test_record_keeps_tables_of_rows_beside_the_figures(results_root):
         results.record("01_demo", tables={"figures": grid}, psnr_db=1.0)
 
 
+def test_record_keeps_series_of_numbers_per_model(results_root):
+    mse = {"convlstm": np.array([0.01, 0.02]), "blank": [0.036, 0.036]}
+    payload = json.loads(results.record("03_demo", series={"mse_by_frame": mse}, minutes=1.0).read_text())  # fmt: skip
+    assert payload["mse_by_frame"] == {"convlstm": [0.01, 0.02], "blank": [0.036, 0.036]}
+    with pytest.raises(ValueError, match="'mse_by_frame': 'x' must be a list of finite numbers"):
+        results.record("03_demo", series={"mse_by_frame": {"x": [0.1, float("nan")]}}, minutes=1.0)
+    with pytest.raises(ValueError, match="'recall' must be a non-empty dict"):
+        results.record("03_demo", series={"recall": {}}, minutes=1.0)
+
+
 def test_record_refuses_malformed_figures(results_root):
     with pytest.raises(ValueError, match="at least one figure"):
         results.record("01_demo")

@@ -1,0 +1,76 @@
+"""keraslstm.hybrids: notebook 03's predictors and GANs, built by name, trained and rebuilt."""
+
+import numpy as np
+import pytest
+
+from keraslstm import data, frames, hybrids, metrics, scorers
+
+SMALL_PREDICTOR = dict(
+    side=8, input_frames=3, output_frames=2, width=4, core_filters=8, cnn_width=4
+)
+SMALL_GAN = dict(width=4, units=8, latent_dim=8)
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    seq = data.moving_digits(12, frames=5, size=32, seed=0)
+    return seq.reshape(12, 5, 8, 4, 8, 4, 1).mean(axis=(3, 5)).astype("float32")
+
+
+def test_predictors_share_their_head_and_differ_in_the_core():
+    lstm = hybrids.build_predictor("ConvLSTM", 0, **SMALL_PREDICTOR)
+    stack = hybrids.build_predictor("frame stack", 0, **SMALL_PREDICTOR)
+    assert isinstance(lstm, frames.FramePredictor) and (lstm.core, stack.core) == ("convlstm", "frame_stack")  # fmt: skip
+    assert lstm.get_layer("filter_logits").count_params() == stack.get_layer("filter_logits").count_params()  # fmt: skip
+    assert abs(lstm.count_params() / stack.count_params() - 1) < 0.02  # the same budget
+    assert hybrids.build_predictor("one-shot CNN", 0, **SMALL_PREDICTOR).name == "cnn_predictor"
+    with pytest.raises(ValueError, match="Unknown model 'GRU'"):
+        hybrids.build_predictor("GRU", 0)
+
+
+def test_run_predictors_in_two_processes_gives_the_models_of_one(sequences):
+    plan = [("ConvLSTM", 0), ("one-shot CNN", 1)]
+    settings = dict(SMALL_PREDICTOR, epochs=2, batch_size=4, sampling=0.5)
+    one, models = hybrids.run_predictors(plan, sequences[:8], sequences[8:], **settings)
+    two, _ = hybrids.run_predictors(plan, sequences[:8], sequences[8:], workers=2, **settings)
+    for job in plan:
+        np.testing.assert_allclose(one[job]["history"]["val_loss"], two[job]["history"]["val_loss"], rtol=1e-4)  # fmt: skip
+        assert len(one[job]["seconds"]) == 2 and one[job]["sequences_per_second"] > 0
+    rebuilt = models["ConvLSTM", 0].evaluate(sequences[8:, :3], sequences[8:, 1:], verbose=0)
+    assert rebuilt == pytest.approx(one["ConvLSTM", 0]["history"]["val_loss"][-1], rel=1e-4)
+    assert models["one-shot CNN", 1].predict(sequences[8:, :3], verbose=0).shape == (4, 2, 8, 8, 1)
+
+
+def test_gans_differ_in_one_part_each():
+    classifier = scorers.digit_classifier()
+    built = {name: hybrids.build_gan(name, 0, classifier=classifier, **SMALL_GAN) for name in hybrids.GANS}  # fmt: skip
+    layer_names = {name: {layer.name for layer in m.generator.layers} for name, m in built.items()}
+    kinds = {
+        name: {type(layer).__name__ for layer in m.generator.layers} for name, m in built.items()
+    }
+    assert "row_lstm" not in layer_names["DCGAN"] and "row_lstm" in layer_names["hybrid"]
+    assert kinds["hybrid + attention"] - kinds["hybrid"] == {"SelfAttention2D"}
+    for name, model in built.items():
+        assert "minibatch_std" in [layer.name for layer in model.discriminator.layers], name
+    transfer, scratch = built["hybrid + transfer"].discriminator, built["hybrid + scratch D"].discriminator  # fmt: skip
+    first = lambda d: next(w for w in d.weights if "kernel" in w.path)  # noqa: E731
+    np.testing.assert_array_equal(first(transfer), classifier.weights[0])
+    assert not np.allclose(first(scratch), classifier.weights[0])
+    with pytest.raises(ValueError, match="Unknown model 'BigGAN'"):
+        hybrids.build_gan("BigGAN", 0)
+
+
+def test_run_gans_logs_every_epoch_and_returns_working_models():
+    (x, y), (x_test, _) = data.digits(seed=0)
+    plan = [("hybrid", 0)]
+    numbers, models = hybrids.run_gans(plan, (x[:64], y[:64]), x_test[:100], scorers.DigitScorer,
+                                       epochs=2, batch_size=32, n_curve=100, **SMALL_GAN)  # fmt: skip
+    curve = numbers["hybrid", 0]["curve"]
+    assert len(curve) == 2 and set(curve[0]) == {"FID", "precision", "recall", "class accuracy"}
+    assert all(0 <= row["recall"] <= 1 and row["FID"] > 0 for row in curve)
+    # the rebuilt model generates what the trained one scored: same FID from the same noise
+    scorer = scorers.DigitScorer()
+    features, _ = scorer(models["hybrid", 0].generate(100, labels=np.arange(100) % 10, seed=0))
+    fid = metrics.frechet_distance(scorer(x_test[:100])[0], features)
+    assert fid == pytest.approx(curve[-1]["FID"], rel=1e-3)
+    assert numbers["hybrid", 0]["images_per_second"] > 0
