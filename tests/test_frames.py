@@ -101,7 +101,7 @@ def test_the_frame_stack_control_sees_only_its_history():
     seq = np.random.default_rng(3).random((2, 5, 8, 8, 1)).astype("float32")
     out = keras.ops.convert_to_numpy(model(seq))
     changed = seq.copy()
-    changed[:, :2] = 0.0  # frames 1-2 are outside a 2-frame history by frame 4
+    changed[:, :1] = 0.0  # by step 4 a 2-step history holds steps 3-4, which read frames 2-4
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(changed))[:, 3], out[:, 3], atol=1e-6)  # fmt: skip
     assert not np.allclose(keras.ops.convert_to_numpy(_small("convlstm")(changed))[:, 3],
                            keras.ops.convert_to_numpy(_small("convlstm")(seq))[:, 3])  # fmt: skip
