@@ -6,8 +6,10 @@ C A B, ...: the order turns, so no variant always runs first), `ratios` divides 
 round, `spread` gives the median over rounds and its interquartile range, and `judge` compares a
 median with a target only when that range is narrower than the margin ("inside the noise"
 otherwise). Part of the noise is between processes (memory layout, thread placement), so the
-benchmarks run their rounds `in_processes`: several fresh processes one after another, pooled. `Throughput` is a Keras callback that measures the training examples (images,
-sequences) per second of `fit`, for `keraslstm.results.record`.
+benchmarks run their rounds `in_processes`: several fresh processes one after another, pooled.
+`train_step_seconds` times the training steps of several models in one process that way, and
+`Throughput` is a Keras callback that measures the training examples (images, sequences) per
+second of `fit`, for `keraslstm.results.record`.
 """
 
 import json
@@ -22,6 +24,7 @@ import numpy as np
 __all__ = [
     "interleaved",
     "in_processes",
+    "train_step_seconds",
     "ratios",
     "Spread",
     "spread",
@@ -51,6 +54,27 @@ def interleaved(variants, rounds):
             variants[name]()
             seconds[name].append(time.perf_counter() - start)
     return seconds
+
+
+def train_step_seconds(batches, rounds, steps=1):
+    """Seconds per training step of compiled Keras models, timed alone in interleaved rounds.
+
+    `batches` maps a name to `(model, x, y)`, what `model.train_on_batch(x, y)` takes (`y` None
+    for a model that reads its targets from `x`, as `gan.GAN` does). Each model first takes one
+    warm-up step (it compiles), then `steps` steps per round. Returns `{name: [seconds per step,
+    one value per round]}`. The models train while they are timed: pass fresh ones.
+    """
+
+    def stepper(model, x, y):
+        return lambda: [model.train_on_batch(x, y) for _ in range(int(steps))]
+
+    if int(steps) < 1:
+        raise ValueError(f"steps must be at least 1, got {steps!r}")
+    for model, x, y in batches.values():
+        model.train_on_batch(x, y)
+    variants = {name: stepper(*batch) for name, batch in batches.items()}
+    seconds = interleaved(variants, rounds)
+    return {name: [s / int(steps) for s in values] for name, values in seconds.items()}
 
 
 def in_processes(script, arguments, processes):

@@ -42,6 +42,28 @@ def test_interleaved_refuses_no_rounds_and_no_variants():
         timing.interleaved({}, 3)
 
 
+def _tiny_regressor(seed):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    return model
+
+
+def test_train_step_seconds_warms_up_then_takes_every_step_of_every_round(fake_clock):
+    models = {name: _tiny_regressor(seed) for seed, name in enumerate("AB")}
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
+    fake_clock(itertools.count(0.0, 6.0))  # every round's call of a model takes 6 s
+    seconds = timing.train_step_seconds({n: (m, x, y) for n, m in models.items()}, 3, steps=2)
+    assert seconds == {"A": [3.0] * 3, "B": [3.0] * 3}  # per step: 6 s over 2 steps
+    for model in models.values():  # one warm-up step and 3 rounds x 2 steps, each an update
+        assert int(model.optimizer.iterations) == 1 + 3 * 2
+
+
+def test_train_step_seconds_refuses_no_steps():
+    with pytest.raises(ValueError, match="steps must be at least 1, got 0"):
+        timing.train_step_seconds({}, 3, steps=0)
+
+
 def test_ratios_are_taken_round_by_round():
     assert timing.ratios([2.0, 3.0, 8.0], [1.0, 6.0, 4.0]) == [2.0, 0.5, 2.0]
     with pytest.raises(ValueError, match="equal length.*got 2 and 3"):
