@@ -146,12 +146,13 @@ def _identity(value):
 
 
 def build_gan(name, seed, latent_dim=32, width=32, units=128, learning_rate=2e-4,
-              loss="non_saturating", classifier=None):  # fmt: skip
+              loss="non_saturating", classifier=None, gate="sigmoid", fine_tune=True):  # fmt: skip
     """A compiled conditional GAN of `GANS` on 28x28 digits (Adam, beta_1 = 0.5, for both).
 
     `width` sets the filters of the generators and the DCGAN discriminator, `units` the row
-    LSTM's; `classifier` is the digit classifier the transfer discriminators copy (the cached one
-    by default).
+    LSTM's and `gate` its gate function; `classifier` is the digit classifier the transfer
+    discriminators copy (the cached one by default), `fine_tune=False` freezes what they copy.
+    The last two are the exercises' variations of the table's models.
     """
     _known(name, GANS)
     keras.utils.set_random_seed(seed)
@@ -161,13 +162,13 @@ def build_gan(name, seed, latent_dim=32, width=32, units=128, learning_rate=2e-4
         generator = networks.dcgan_generator(latent_dim, shape, 10, width=width)
     else:
         generator = networks.hybrid_generator(latent_dim, shape, 10, width=width, units=units,
-                                              attention=generator_kind.endswith("attention"))  # fmt: skip
+                                              attention=generator_kind.endswith("attention"), gate=gate)  # fmt: skip
     if discriminator_kind == "dcgan":
         discriminator = networks.dcgan_discriminator(shape, 10, width=width, minibatch_std=True)
     else:
         discriminator = networks.transfer_discriminator(
             classifier or scorers.digit_classifier(), 10, minibatch_std=True,
-            pretrained=discriminator_kind == "transfer",
+            pretrained=discriminator_kind == "transfer", fine_tune=fine_tune,
         )  # fmt: skip
     model = gan.GAN(generator, discriminator, latent_dim, loss=loss, num_classes=10, seed=seed)
     model.compile(keras.optimizers.Adam(learning_rate, beta_1=0.5),
@@ -180,13 +181,12 @@ def train_gan(context, name, seed):
 
     After every epoch `n_curve` samples from fixed noise (digits in turn) are scored against the
     held-out digits: the numbers hold `curve` (FID, precision, recall and class accuracy per
-    epoch), `seconds` (per epoch, scoring excluded) and `images_per_second` (training
-    throughput, first epoch excluded).
+    epoch, and "FID (2nd scorer)" when there is a second scorer), `seconds` (per epoch, scoring
+    excluded) and `images_per_second` (training throughput, first epoch excluded).
     """
-    scorer, held_out_features, data, settings = context
+    (scorer, held_out_features), second, data, settings = context
     images, labels = data
-    options = {k: settings[k] for k in ("latent_dim", "width", "units", "learning_rate", "loss") if k in settings}  # fmt: skip
-    model = build_gan(name, seed, **options)
+    model = build_gan(name, seed, **_gan_options(settings))
     n_curve = settings.get("n_curve", 500)
     asked = np.arange(n_curve) % 10
     curve, seconds = [], []
@@ -194,35 +194,44 @@ def train_gan(context, name, seed):
         start = time.perf_counter()
         model.fit((images, labels), batch_size=settings.get("batch_size", 32), epochs=1, verbose=0)
         seconds.append(time.perf_counter() - start)
-        features, probs = scorer(model.generate(n_curve, labels=asked, seed=seed))
+        samples = model.generate(n_curve, labels=asked, seed=seed)
+        features, probs = scorer(samples)
         precision, recall = metrics.precision_recall(held_out_features, features)
         curve.append({"FID": metrics.frechet_distance(held_out_features, features),
                       "precision": precision, "recall": recall,
                       "class accuracy": float(np.mean(probs.argmax(axis=1) == asked))})  # fmt: skip
+        if second:
+            curve[-1]["FID (2nd scorer)"] = metrics.frechet_distance(second[1], second[0](samples)[0])  # fmt: skip
     throughput = len(images) / float(np.median(seconds[1:] or seconds))
     return dict(curve=curve, seconds=seconds, images_per_second=throughput), model.get_weights()
 
 
-def _gan_setup(make_scorer, data, held_out, settings):
-    scorer = make_scorer()
-    return scorer, scorer(held_out)[0], data, settings
+def _gan_options(settings):
+    keys = ("latent_dim", "width", "units", "learning_rate", "loss", "gate", "fine_tune")
+    return {k: settings[k] for k in keys if k in settings}
 
 
-def run_gans(plan, data, held_out, make_scorer, workers=1, progress=None, **settings):
+def _gan_setup(make_scorer, make_second_scorer, data, held_out, settings):
+    scorers_ = [make() for make in (make_scorer, make_second_scorer) if make]
+    scored = [(scorer, scorer(held_out)[0]) for scorer in scorers_]
+    return scored[0], scored[1] if len(scored) > 1 else None, data, settings
+
+
+def run_gans(plan, data, held_out, make_scorer, workers=1, progress=None, make_second_scorer=None, **settings):  # fmt: skip
     """`train_gan` for every (name, seed) of `plan` on `data` (images, integer labels), scored
     against `held_out` digits; returns ({job: numbers}, {job: model}), every model rebuilt here
-    from its weights. `make_scorer` builds the scorer in each process (`scorers.DigitScorer`);
-    `settings` go to `build_gan` and to training (`epochs`, `batch_size`, `n_curve`)."""
+    from its weights. `make_scorer` builds the scorer in each process (`scorers.DigitScorer`),
+    `make_second_scorer` an independent one whose FID the curves also track; `settings` go to
+    `build_gan` and to training (`epochs`, `batch_size`, `n_curve`)."""
     plan = [tuple(job) for job in plan]
     for name, _ in plan:
         _known(name, GANS)
     cost = lambda name, seed: 1 + (name != "DCGAN") + ("attention" in name)  # noqa: E731
     results = parallel.map_runs(train_gan, plan, workers, _gan_setup,
-                                (make_scorer, data, held_out, settings), cost=cost, progress=progress)  # fmt: skip
-    options = {k: settings[k] for k in ("latent_dim", "width", "units", "learning_rate", "loss") if k in settings}  # fmt: skip
+                                (make_scorer, make_second_scorer, data, held_out, settings), cost=cost, progress=progress)  # fmt: skip
     numbers, models = {}, {}
     for job, (result, weights) in zip(plan, results, strict=True):
         numbers[job] = result
-        models[job] = build_gan(*job, **options)
+        models[job] = build_gan(*job, **_gan_options(settings))
         models[job].set_weights(weights)
     return numbers, models

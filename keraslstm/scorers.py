@@ -28,6 +28,7 @@ __all__ = [
     "FACE_CLASSIFIER_PATH",
     "train_digit_classifier",
     "digit_classifier",
+    "digit_scorer_from_weights",
     "DigitScorer",
     "train_face_classifier",
     "face_classifier",
@@ -60,11 +61,15 @@ def _scoring_cnn(input_shape, widths, features, classes, name):
     )
 
 
+def _digit_cnn():
+    return _scoring_cnn((28, 28, 1), (32, 64), FEATURES, 10, "digit_classifier")
+
+
 def train_digit_classifier(epochs=12, seed=0):
     """Train the CNN on the bundled training digits; returns (model, test accuracy)."""
     keras.utils.set_random_seed(seed)
     (x, y), (x_test, y_test) = data.digits(seed=seed)
-    model = _scoring_cnn((28, 28, 1), (32, 64), FEATURES, 10, "digit_classifier")
+    model = _digit_cnn()
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
     accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
@@ -76,6 +81,14 @@ def digit_classifier(path=CLASSIFIER_PATH, command="python -m keraslstm.scorers"
     if not Path(path).exists():
         raise FileNotFoundError(f"{path} is missing; rebuild it with `{command}`")
     return keras.models.load_model(path)
+
+
+def digit_scorer_from_weights(weights):
+    """A `DigitScorer` on a digit classifier with these weights: a classifier trained in one
+    process (`train_digit_classifier`), scoring in another (`hybrids.run_gans`)."""
+    model = _digit_cnn()
+    model.set_weights(weights)
+    return DigitScorer(model)
 
 
 class DigitScorer:

@@ -176,28 +176,34 @@ def compare(a, b, higher_is_better=True, names=("A", "B"), digits=3, alpha=ALPHA
     return Verdict(verdict, p, rule, ours, {"a": a.tolist(), "b": b.tolist()})
 
 
-def paired(a, b, higher_is_better=True, names=("A", "B"), digits=3, alpha=ALPHA):
+def paired(a, b, higher_is_better=True, names=("A", "B"), digits=3, alpha=ALPHA, log=False):
     """Does "a beats b" hold when `a[i]` and `b[i]` were measured on the same unit `i`? The
     two-sided paired t-test at `alpha` on the differences `a - b`.
 
     Two detectors trained on the same seed's draw and tested on the same images share that draw's
     luck; a per-unit difference removes it, which Welch's `compare` cannot. Differences without
-    any spread decide by their sign.
+    any spread decide by their sign. `log=True` tests the per-unit log ratios, for positive
+    values such as the timings of one interleaved round (a busy round slows both by a share).
     """
     from scipy import stats
 
     a, b = _values(a, "paired"), _values(b, "paired")
     if len(a) != len(b):
         raise ValueError(f"paired needs one value of each per unit, got {len(a)} and {len(b)}")
-    differences = a - b
+    if log and (a.min() <= 0 or b.min() <= 0):
+        raise ValueError(f"paired(log=True) needs positive values, got {a.tolist()} and {b.tolist()}")  # fmt: skip
+    differences = np.log(a) - np.log(b) if log else a - b
     gap = (1 if higher_is_better else -1) * differences.mean()
     if differences.std() == 0:
         p = 1.0 if gap == 0 else 0.0
     else:
-        p = float(stats.ttest_rel(a, b).pvalue)
+        p = float(stats.ttest_1samp(differences, 0.0).pvalue)
     verdict = INCONCLUSIVE if p >= alpha else (HOLDS if gap > 0 else DOES_NOT_HOLD)
-    ours = f"{names[0]} − {names[1]}: {mean_sd(differences, digits)} (paired)"
-    rule = f"paired t-test, {'higher' if higher_is_better else 'lower'} is better"
+    if log:
+        ours = f"{names[0]} / {names[1]}: {mean_sd(np.exp(differences), digits)} (paired ratio)"
+    else:
+        ours = f"{names[0]} − {names[1]}: {mean_sd(differences, digits)} (paired)"
+    rule = f"paired t-test{' on logs (a ratio)' if log else ''}, {'higher' if higher_is_better else 'lower'} is better"  # fmt: skip
     return Verdict(verdict, p, rule, ours, {"a": a.tolist(), "b": b.tolist()})
 
 

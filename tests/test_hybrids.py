@@ -1,5 +1,7 @@
 """keraslstm.hybrids: notebook 03's predictors and GANs, built by name, trained and rebuilt."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,22 @@ def test_run_gans_logs_every_epoch_and_returns_working_models():
     fid = metrics.frechet_distance(scorer(x_test[:100])[0], features)
     assert fid == pytest.approx(curve[-1]["FID"], rel=1e-3)
     assert numbers["hybrid", 0]["images_per_second"] > 0
+
+
+def test_run_gans_tracks_a_second_scorer_and_builds_the_exercise_variants():
+    (x, y), (x_test, _) = data.digits(seed=0)
+    classifier = scorers.digit_classifier()
+    # a second scorer with the first one's weights, rebuilt in the run: the same FID
+    second = partial(scorers.digit_scorer_from_weights, classifier.get_weights())
+    numbers, models = hybrids.run_gans([("hybrid + transfer", 0)], (x[:32], y[:32]), x_test[:100],
+                                       scorers.DigitScorer, make_second_scorer=second, epochs=1,
+                                       n_curve=100, fine_tune=False, gate="hard_sigmoid", **SMALL_GAN)  # fmt: skip
+    (row,) = numbers["hybrid + transfer", 0]["curve"]
+    assert row["FID (2nd scorer)"] == pytest.approx(row["FID"], rel=1e-6)
+    model = models["hybrid + transfer", 0]
+    copied = [w for w in model.discriminator.weights if "kernel" in w.path][0]
+    assert not any(w is copied for w in model.discriminator.trainable_weights)  # frozen
+    np.testing.assert_array_equal(copied, classifier.weights[0])  # and never trained
+    assert (
+        float(model.generator.get_layer("row_lstm").cell.gate(np.float32(3.0))) == 1.0
+    )  # hard: saturated at 2.5

@@ -410,6 +410,20 @@ def test_paired_is_scipys_paired_t_test_and_removes_the_units_noise():
     assert stats.paired(b, a).verdict == stats.DOES_NOT_HOLD
 
 
+def test_paired_on_logs_tests_per_unit_ratios():
+    # rounds of a shared machine: each slows both models by a share, the ratio stays about 1.4
+    rng = np.random.default_rng(4)
+    load = np.exp(rng.normal(0, 0.6, 8))
+    slow, fast = 1.4 * load * np.exp(rng.normal(0, 0.02, 8)), load
+    result = stats.paired(slow, fast, names=("hybrid", "DCGAN"), log=True)
+    assert result.p == pytest.approx(sps.ttest_rel(np.log(slow), np.log(fast)).pvalue)
+    assert result.verdict == stats.HOLDS and result.rule.startswith("paired t-test on logs")
+    assert result.ours.startswith("hybrid / DCGAN: 1.4") and result.ours.endswith("(paired ratio)")
+    assert stats.compare(slow, fast, log=True).verdict == stats.INCONCLUSIVE  # unpaired: noise
+    with pytest.raises(ValueError, match="needs positive values"):
+        stats.paired([1.0, 0.0], [1.0, 2.0], log=True)
+
+
 def test_paired_decides_constant_differences_by_sign_and_names_unequal_lengths():
     assert stats.paired([1.0, 2.0], [0.5, 1.5]).p == 0.0  # every unit 0.5 better
     assert stats.paired([1.0, 2.0], [1.0, 2.0]).verdict == stats.INCONCLUSIVE
