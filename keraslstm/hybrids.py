@@ -12,7 +12,9 @@ that starts from the digit classifier, "+ transfer", or the same network from ra
 "+ scratch D"). Every discriminator has the minibatch-standard-deviation channel.
 """
 
+import json
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -26,6 +28,9 @@ __all__ = [
     "control_filters",
     "train_predictor",
     "run_predictors",
+    "PREDICTORS_PATH",
+    "save_predictors",
+    "load_predictors",
     "build_gan",
     "train_gan",
     "run_gans",
@@ -139,6 +144,41 @@ def run_predictors(plan, train, held_out, workers=1, progress=None, **settings):
         models[job] = build_predictor(*job, **options)
         models[job].set_weights(weights)
     return numbers, models
+
+
+PREDICTORS_PATH = Path(__file__).resolve().parent / "weights" / "frame_predictors.npz"
+
+
+def save_predictors(numbers, models, training, path=PREDICTORS_PATH):
+    """Keep trained predictors (`run_predictors`' two results) and how they were trained (a
+    dict: build options, sequences, epochs) in one `.npz`, for lab mode to load."""
+    arrays = {f"{name}|{seed}|{i}": w for (name, seed), model in models.items()
+              for i, w in enumerate(model.get_weights())}  # fmt: skip
+    logged = {f"{name}|{seed}": log for (name, seed), log in numbers.items()}
+    meta = json.dumps({"numbers": logged, "training": training}, default=float)
+    np.savez_compressed(path, meta=np.array(meta), **arrays)
+
+
+def load_predictors(plan, path=PREDICTORS_PATH, **options):
+    """The predictors of `plan` as `save_predictors` kept them: ({job: numbers}, {job: model},
+    training). `options` must be the build options they were saved with."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} is missing: a full run of notebook 03 (`make reproduce`) writes it")  # fmt: skip
+    with np.load(path) as stored:
+        meta = json.loads(str(stored["meta"]))
+        saved = {k: v for k, v in meta["training"].items() if k in BUILD_OPTIONS}
+        asked = {k: v for k, v in options.items() if k in BUILD_OPTIONS}
+        if asked != saved:
+            raise ValueError(f"the stored predictors were built with {saved}, not {asked}")
+        numbers, models = {}, {}
+        for name, seed in (tuple(job) for job in plan):
+            if f"{name}|{seed}" not in meta["numbers"]:
+                raise KeyError(f"{path} holds no {name!r} of seed {seed}; it holds {sorted(meta['numbers'])}")  # fmt: skip
+            numbers[name, seed] = meta["numbers"][f"{name}|{seed}"]
+            models[name, seed] = build_predictor(name, seed, **asked)
+            count = len(models[name, seed].weights)
+            models[name, seed].set_weights([stored[f"{name}|{seed}|{i}"] for i in range(count)])
+    return numbers, models, meta["training"]
 
 
 def _identity(value):

@@ -65,10 +65,14 @@ def _digit_cnn():
     return _scoring_cnn((28, 28, 1), (32, 64), FEATURES, 10, "digit_classifier")
 
 
-def train_digit_classifier(epochs=12, seed=0):
-    """Train the CNN on the bundled training digits; returns (model, test accuracy)."""
+def train_digit_classifier(epochs=12, seed=0, split_seed=None):
+    """Train the CNN on the bundled training digits; returns (model, test accuracy).
+
+    `seed` draws its weights and batches, `split_seed` (`seed` by default) the train/test split:
+    a second scorer of other weights that must not see the first split's test digits keeps
+    `split_seed=0`."""
     keras.utils.set_random_seed(seed)
-    (x, y), (x_test, y_test) = data.digits(seed=seed)
+    (x, y), (x_test, y_test) = data.digits(seed=seed if split_seed is None else split_seed)
     model = _digit_cnn()
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)

@@ -95,3 +95,25 @@ def test_run_gans_tracks_a_second_scorer_and_builds_the_exercise_variants():
     assert (
         float(model.generator.get_layer("row_lstm").cell.gate(np.float32(3.0))) == 1.0
     )  # hard: saturated at 2.5
+
+
+def test_saved_predictors_load_as_trained_and_refuse_other_settings(sequences, tmp_path):
+    plan = [("ConvLSTM", 0), ("one-shot CNN", 1)]
+    numbers, models = hybrids.run_predictors(plan, sequences[:8], sequences[8:], epochs=1, batch_size=4, **SMALL_PREDICTOR)  # fmt: skip
+    path = tmp_path / "predictors.npz"
+    hybrids.save_predictors(numbers, models, dict(SMALL_PREDICTOR, epochs=1), path)
+    loaded, rebuilt, training = hybrids.load_predictors(plan[::-1], path, **SMALL_PREDICTOR)
+    assert training["epochs"] == 1 and loaded["ConvLSTM", 0]["history"] == numbers["ConvLSTM", 0]["history"]  # fmt: skip
+    observed = sequences[8:, :3]
+    for name, seed in plan:  # the same forecasts as the trained models
+        if name == "ConvLSTM":
+            ours, trained = rebuilt[name, seed].forecast(observed), models[name, seed].forecast(observed)  # fmt: skip
+        else:
+            ours, trained = (m.predict(observed, verbose=0) for m in (rebuilt[name, seed], models[name, seed]))  # fmt: skip
+        np.testing.assert_allclose(ours, trained, atol=1e-6)
+    with pytest.raises(ValueError, match="built with"):
+        hybrids.load_predictors(plan, path, **dict(SMALL_PREDICTOR, width=8))
+    with pytest.raises(KeyError, match="no 'frame stack' of seed 0"):
+        hybrids.load_predictors([("frame stack", 0)], path, **SMALL_PREDICTOR)
+    with pytest.raises(FileNotFoundError, match="make reproduce"):
+        hybrids.load_predictors(plan, tmp_path / "none.npz", **SMALL_PREDICTOR)

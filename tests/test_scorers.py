@@ -99,3 +99,17 @@ def test_face_scorer_names_wrong_shapes_and_missing_files(face_scorer, tmp_path)
         face_scorer(np.zeros((4, 28, 28, 1)))
     with pytest.raises(FileNotFoundError, match="python -m keraslstm.scorers faces"):
         face_classifier(tmp_path / "none.keras")
+
+
+def test_train_digit_classifier_draws_its_split_from_split_seed(monkeypatch):
+    # a second scorer (seed 1) keeps the first one's split, so it never trains on its test digits
+    splits, real = [], data.digits
+
+    def small_digits(seed=0, **kwargs):
+        splits.append(seed)
+        return tuple((x[:64], y[:64]) for x, y in real(seed=seed, **kwargs))
+
+    monkeypatch.setattr(scorers.data, "digits", small_digits)
+    scorers.train_digit_classifier(epochs=1, seed=1, split_seed=0)
+    scorers.train_digit_classifier(epochs=1, seed=1)
+    assert splits == [0, 1]
