@@ -22,13 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from keraslstm import config  # silences TensorFlow's C++ log lines before keras loads
-from keraslstm.codec.model import ResidualLSTMCodec
-from keraslstm.codec.training import (
-    BalancedLossCodec,
-    held_out_quality,
-    train,
-    training_images,
-)
+from keraslstm.codec.model import BalancedLossCodec, ResidualLSTMCodec
+from keraslstm.codec.training import held_out_quality, train, training_images
 from keraslstm.codec.weights import DEFAULT_WEIGHTS, load_model, model_info, save_model
 from keraslstm.results import results_dir
 

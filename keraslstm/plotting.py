@@ -15,6 +15,7 @@ __all__ = [
     "mean_band",
     "metric_curves",
     "rate_distortion",
+    "codec_learning_curve",
     "save_fig",
     "show_source",
 ]
@@ -125,6 +126,40 @@ def rate_distortion(curves, metric="MS-SSIM", title=None, ax=None, references=No
     ax.grid(alpha=0.3)
     ax.legend()
     return ax
+
+
+def codec_learning_curve(curve, colours=None):
+    """Held-out MS-SSIM after 2 and 8 whole iterations (0.25 and 1 bpp before lossless coding)
+    against training steps, one line per run of `results/codec_learning_curve.json`.
+
+    `colours` maps run names to colours, so a notebook can keep one colour per arm across its
+    figures; runs it does not name take matplotlib's colour cycle.
+    """
+    labels = {"l1": "L1 loss (as shipped)", "balanced": "balanced per-iteration loss"}
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = {
+        run: (colours or {}).get(run, cycle[i % len(cycle)]) for i, run in enumerate(curve["runs"])
+    }
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for axis, key, k in zip(axes, ("ms_ssim@0.25", "ms_ssim@1"), (2, 8), strict=True):
+        for run, colour in colours.items():
+            points = curve["runs"][run]
+            axis.plot(
+                [p["step"] for p in points],
+                [p[key] for p in points],
+                "o-",
+                color=colour,
+                label=labels.get(run, run),
+            )
+        axis.set(
+            xlabel="training steps (batches of 32 crops of 32x32)",
+            ylabel="held-out MS-SSIM",
+            title=f"{k} iterations ({k / 8:g} bpp before lossless coding)",
+        )
+        axis.grid(alpha=0.3)
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=len(names))
+    return fig
 
 
 def save_fig(name, fig=None, dpi=150):

@@ -10,7 +10,7 @@ that every number in the rendered text came from the data or from the template i
 import re
 import string
 
-__all__ = ["say", "render", "NUMBER", "numbers_in"]
+__all__ = ["say", "render", "listing", "NUMBER", "numbers_in"]
 
 NUMBER = re.compile(r"(?<![\w.])[-+−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
 METADATA_KEY = "keraslstm-prose"
@@ -19,6 +19,14 @@ METADATA_KEY = "keraslstm-prose"
 def numbers_in(text):
     """The numbers written in `text`, as strings without thousands separators ('1,935' -> '1935')."""
     return [m.replace(",", "").replace("−", "-").lstrip("+") for m in NUMBER.findall(text)]
+
+
+def listing(items):
+    """`items` as an English list: 'a', 'a and b', 'a, b and c' (for names inside a sentence)."""
+    items = [str(item) for item in items]
+    if not items:
+        raise ValueError("listing: nothing to list")
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def render(template, **values):

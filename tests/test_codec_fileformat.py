@@ -461,3 +461,17 @@ def test_an_lzma_stream_that_needs_too_much_memory_is_refused():
     assert lzma.decompress(patched) == raw  # a valid stream, only its dictionary is huge
     with pytest.raises(CodecError, match="the lzma stream does not decode .*[Mm]emory"):
         unpack(_v2_header_bytes(_header("lzma"), zlib.crc32(raw)) + patched)
+
+
+@pytest.mark.parametrize("byte, name", enumerate(STAGES))
+def test_each_stage_is_found_by_the_byte_its_header_stores(byte, name):
+    header = _header(name)
+    data = pack(header, _codes(header))
+    assert data[10] == byte  # magic 3, version 1, height 2, width 2, channels 1, iterations 1
+    assert fileformat.STAGES[byte].name == name == read_header(data).lossless
+    assert fileformat.stage_named(name) is fileformat.STAGES[byte]
+
+
+def test_an_unknown_stage_name_is_refused_with_the_valid_ones():
+    with pytest.raises(CodecError, match="Unknown lossless stage 'brotli'; valid: 'none', 'zlib'"):
+        pack(_header("brotli"), _codes(_header()))

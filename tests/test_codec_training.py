@@ -9,9 +9,9 @@ from keras import ops
 
 from keraslstm import data, metrics
 from keraslstm.codec import CodecError, ResidualLSTMCodec, load_model
+from keraslstm.codec.model import BalancedLossCodec
 from keraslstm.codec.training import (
     RESUME_WARMUP,
-    BalancedLossCodec,
     held_out_quality,
     iteration_profile,
     train,

@@ -34,6 +34,14 @@ def test_render_formats_each_field_and_keeps_what_it_wrote():
         prose.render("{n} seeds", n=3, extra=1)
 
 
+def test_listing_joins_names_with_commas_and_one_and():
+    assert prose.listing(["DCGAN"]) == "DCGAN"
+    assert prose.listing(["hybrid", "DCGAN"]) == "hybrid and DCGAN"
+    assert prose.listing(["a", "b", "c", 4]) == "a, b, c and 4"
+    with pytest.raises(ValueError, match="nothing to list"):
+        prose.listing([])
+
+
 def test_numbers_in_reads_signs_separators_and_decimals():
     assert prose.numbers_in("1,935,003 params, −0.5 dB, +39.8 %, 2e-3, v2 x3") == [
         "1935003",

@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
+from matplotlib.colors import same_color
 
 from keraslstm import plotting, results
 
@@ -188,3 +189,29 @@ def test_labelled_rows_and_mean_band():
 def test_show_source_puts_the_packages_code_on_the_page():
     shown = plotting.show_source(results.record).data
     assert shown.startswith("```python\ndef record(") and shown.endswith("```")
+
+
+def test_learning_curve_figure_has_a_line_per_run():
+    def point(step, quality):
+        return {
+            "step": step,
+            "hours": step / 3600,
+            "ms_ssim@0.25": quality,
+            "ms_ssim@1": quality + 0.1,
+        }
+
+    curve = {
+        "runs": {"l1": [point(2000, 0.80), point(2250, 0.81)], "balanced": [point(2000, 0.80)]}
+    }
+    figure = plotting.codec_learning_curve(curve)
+    left, right = figure.axes
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == [
+        "L1 loss (as shipped)",
+        "balanced per-iteration loss",
+    ]
+    assert [list(line.get_xdata()) for line in left.lines] == [[2000, 2250], [2000]]
+    assert list(right.lines[0].get_ydata()) == pytest.approx([0.9, 0.91])
+    assert "MS-SSIM" in left.get_ylabel() and "steps" in left.get_xlabel()
+    coloured = plotting.codec_learning_curve(curve, colours={"balanced": "tab:cyan"})
+    first, second = (line.get_color() for line in coloured.axes[0].lines)
+    assert same_color(first, "tab:blue") and same_color(second, "tab:cyan")  # cycle, then named

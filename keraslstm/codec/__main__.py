@@ -90,36 +90,14 @@ def _decompress(args):
     _say(args, f"{args.output}: decoded {args.input}")
 
 
-def describe(data):
-    """{field: value} of a .klc file's header plus its size and real bits per pixel.
-
-    Uses `fileformat.describe` where the format provides one; otherwise every field of
-    `fileformat.Header` (so new fields show up without a change here) and the version byte.
-    """
-    import dataclasses
-
-    from keraslstm.codec import fileformat
-
-    if hasattr(fileformat, "describe"):
-        fields = dict(fileformat.describe(data))
-    else:
-        header = fileformat.read_header(data)
-        fields = {"format version": data[3]}
-        fields |= {f.name: getattr(header, f.name) for f in dataclasses.fields(header)}
-    fields.setdefault("size", f"{len(data)} bytes")
-    if "height" in fields and "width" in fields:
-        pixels = fields["height"] * fields["width"]
-        fields.setdefault("real bpp", f"{8 * len(data) / pixels:.4f}")
-    return fields
-
-
 def _info(args):
+    from keraslstm.codec.fileformat import describe
+
     fields = describe(Path(args.input).read_bytes())
     width = max(map(len, fields))
     lines = [f"{args.input}:"]
     for name, value in fields.items():
-        shown = value.hex() if isinstance(value, bytes) else value
-        lines.append(f"  {name.replace('_', ' '):<{width}}  {shown}")
+        lines.append(f"  {name.replace('_', ' '):<{width}}  {value}")
     _say(args, "\n".join(lines))
 
 
@@ -137,14 +115,27 @@ def _train(args):
     from keraslstm.codec.training import train, training_images
 
     config = dict(
-        iterations=args.iterations, encoder_filters=args.encoder_filters, decoder_filters=args.decoder_filters,
-        gate=args.gate, decoder=args.decoder, loss=args.loss, seed=args.seed,
-    )  # fmt: skip
+        iterations=args.iterations,
+        encoder_filters=args.encoder_filters,
+        decoder_filters=args.decoder_filters,
+        gate=args.gate,
+        decoder=args.decoder,
+        loss=args.loss,
+        seed=args.seed,
+    )
     keras.utils.set_random_seed(args.seed)  # the same initial weights for the same seed
     images = training_images(args.data)
     command = "python -m keraslstm.codec " + " ".join(sys.argv[1:])
-    _, losses = train(ResidualLSTMCodec(**config), images, args.steps, args.out, batch_size=args.batch_size,
-                      seed=args.seed, data=args.data, command=command)  # fmt: skip
+    _, losses = train(
+        ResidualLSTMCodec(**config),
+        images,
+        args.steps,
+        args.out,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        data=args.data,
+        command=command,
+    )
     _say(
         args,
         f"wrote {args.out}; final loss {losses[-1]:.4f}"
@@ -163,8 +154,13 @@ class _Parser(argparse.ArgumentParser):
 def parser():
     # --quiet works before or after the command: the command's copy only overrides when given.
     quiet = argparse.ArgumentParser(add_help=False)
-    quiet.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                       help="print nothing except errors")  # fmt: skip
+    quiet.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print nothing except errors",
+    )
     p = _Parser(
         prog="python -m keraslstm.codec",
         description=f"LSTM image codec ({PAPER}): a convolutional LSTM encoder, a binarizer and a "

@@ -31,6 +31,7 @@ from keraslstm.codec.fileformat import (
     check_pixels,
     pack,
     read_header,
+    real_bpp,
     unpack,
 )
 
@@ -46,9 +47,6 @@ __all__ = [
 ]
 
 TILE = 1024  # pixels per tile side; a multiple of every model's stride (16 by default)
-# Where the decoder applies a partial iteration's update: "inside" the sent blocks only, or
-# "everywhere" (unsent blocks then get the decoder's answer to all-zero bits).
-PARTIAL_UPDATE = "inside"
 FILL = 0.95  # rate control aims between FILL * bpp and bpp
 
 
@@ -115,7 +113,8 @@ def _tiles(height, width):
 
 
 def _code_slices(rows, cols, stride):
-    return slice(rows.start // stride, rows.stop // stride), slice(cols.start // stride, cols.stop // stride)  # fmt: skip
+    """The code grid's (rows, columns) slices under a tile's pixel slices."""
+    return tuple(slice(pixels.start // stride, pixels.stop // stride) for pixels in (rows, cols))
 
 
 def encode_progressive(model, image, iterations=None, reconstructions=True):
@@ -137,13 +136,18 @@ def encode_progressive(model, image, iterations=None, reconstructions=True):
     for rows, cols in _tiles(*padded.shape[:2]):
         target = ops.convert_to_tensor(padded[None, rows, cols])
         reconstruction, states = ops.zeros_like(target), (None, None)
-        inside = (slice(rows.start, min(rows.stop, height)), slice(cols.start, min(cols.stop, width)))  # fmt: skip
+        inside = (
+            slice(rows.start, min(rows.stop, height)),
+            slice(cols.start, min(cols.stop, width)),
+        )
         for k in range(iterations):
             bits, reconstruction, states = model.step(target, reconstruction, states)
             all_bits[k][_code_slices(rows, cols, stride)] = ops.convert_to_numpy(bits)[0]
             if reconstructions:
                 tile = ops.convert_to_numpy(reconstruction)[0] + 0.5
-                images[k][inside] = np.clip(tile[: inside[0].stop - rows.start, : inside[1].stop - cols.start], 0, 1)  # fmt: skip
+                images[k][inside] = np.clip(
+                    tile[: inside[0].stop - rows.start, : inside[1].stop - cols.start], 0, 1
+                )
     return all_bits, images if reconstructions else None, channels
 
 
@@ -151,7 +155,7 @@ def decode_bits(model, all_bits, height, width, partial=False, progress=None):
     """The float (H, W, 3) image in [0, 1] that the decoder makes from each iteration's bits.
 
     With `partial`, the last array is a partial iteration (0 at unsent positions), whose update
-    lands where `PARTIAL_UPDATE` says. `progress(tiles_done, tiles_total)` is called per tile.
+    lands only inside its sent blocks. `progress(tiles_done, tiles_total)` is called per tile.
     """
     stride = model.stride
     rows_total, cols_total = all_bits[0].shape[0] * stride, all_bits[0].shape[1] * stride
@@ -165,12 +169,15 @@ def decode_bits(model, all_bits, height, width, partial=False, progress=None):
             tile_bits = ops.convert_to_tensor(np.asarray(bits[code], np.float32)[None])
             previous = reconstruction
             reconstruction, states = model.decode_step(tile_bits, reconstruction, states)
-            if partial and k == len(all_bits) - 1 and PARTIAL_UPDATE == "inside":
+            if partial and k == len(all_bits) - 1:
                 sent = np.asarray(bits[code])[..., 0] != 0
                 pixels = np.repeat(np.repeat(sent, stride, 0), stride, 1)[None, ..., None]
                 reconstruction = ops.where(pixels, reconstruction, previous)
         tile = ops.convert_to_numpy(reconstruction)[0] + 0.5
-        inside_rows, inside_cols = min(rows.stop, height) - rows.start, min(cols.stop, width) - cols.start  # fmt: skip
+        inside_rows, inside_cols = (
+            min(rows.stop, height) - rows.start,
+            min(cols.stop, width) - cols.start,
+        )
         image[rows.start : rows.start + inside_rows, cols.start : cols.start + inside_cols] = (
             np.clip(tile[:inside_rows, :inside_cols], 0, 1)
         )
@@ -209,8 +216,14 @@ def _encode_for_budget(model, image, budget_bits, max_iterations, progress=None)
         target = ops.convert_to_tensor(target_array[None])
         reconstruction, states = ops.zeros_like(target), (None, None)
         code = _code_slices(rows, cols, stride)
-        share = None if budget_bits is None else budget_bits * target_array[..., 0].size / padded[..., 0].size  # fmt: skip
-        estimate = entropy.ContextModel((code[0].stop - code[0].start, code[1].stop - code[1].start, model.bits))  # fmt: skip
+        share = (
+            None
+            if budget_bits is None
+            else budget_bits * target_array[..., 0].size / padded[..., 0].size
+        )
+        estimate = entropy.ContextModel(
+            (code[0].stop - code[0].start, code[1].stop - code[1].start, model.bits)
+        )
         error, spent = _block_errors(target_array, 0.0, stride), 0.0
         for k in range(max_iterations):
             bits, reconstruction, states = model.step(target, reconstruction, states)
@@ -282,27 +295,38 @@ def _choose_rate(codes, gains, budget_bits):
 def _header(model, image_shape, channels, iterations, lossless, partial=0):
     from keraslstm.codec.weights import fingerprint
 
-    return Header(image_shape[0], image_shape[1], channels, iterations, lossless, model.bits, model.stride,
-                  fingerprint(model), partial)  # fmt: skip
+    return Header(
+        image_shape[0],
+        image_shape[1],
+        channels,
+        iterations,
+        lossless,
+        model.bits,
+        model.stride,
+        fingerprint(model),
+        partial,
+    )
 
 
 def _stage(lossless):
+    """The stage name for `compress`'s `lossless` ("auto": the range coder)."""
     if lossless == "auto":
         return "range"
     if lossless not in LOSSLESS:
-        raise CodecError(
-            f"Unknown lossless stage {lossless!r}; valid: 'auto', {', '.join(map(repr, LOSSLESS))}"
-        )
+        valid = ", ".join(map(repr, ("auto", *LOSSLESS)))
+        raise CodecError(f"Unknown lossless stage {lossless!r}; valid: {valid}")
     return lossless
 
 
-def real_bpp(data, height, width):
-    """Bits per pixel of a compressed file: its whole size in bits over the pixel count."""
-    return 8 * len(data) / (height * width)
-
-
-def compress(image, bpp=None, iterations=None, model=None, lossless="auto", progress=None,
-             reconstruction=False):  # fmt: skip
+def compress(
+    image,
+    bpp=None,
+    iterations=None,
+    model=None,
+    lossless="auto",
+    progress=None,
+    reconstruction=False,
+):
     """A `.klc` file (bytes) of `image`: between 95% and 100% of `bpp` bits per pixel (whole
     iterations, then a partial one over the blocks that gain most), or exactly `iterations`.
 
@@ -335,7 +359,9 @@ def compress(image, bpp=None, iterations=None, model=None, lossless="auto", prog
                 f"impossible bpp {bpp}: one iteration of this {height}x{width} image takes at "
                 f"least {smallest:.4f} bpp (header and one block)"
             )
-        codes, gains, channels = _encode_for_budget(model, image, budget, model.iterations, progress)  # fmt: skip
+        codes, gains, channels = _encode_for_budget(
+            model, image, budget, model.iterations, progress
+        )
         if stage != "range":  # estimate with the range coder's sizes, then pay the stage's
             budget = budget * 0.9
         k, partial_code, _ = _choose_rate(codes, gains, budget)
@@ -378,7 +404,9 @@ def decompress(data, model=None, partial=False, progress=None):
             + f", this model makes at most {model.iterations}"
         )
     header, all_bits = unpack(data, partial=partial)
-    image = decode_bits(model, all_bits, header.height, header.width, bool(header.partial), progress)  # fmt: skip
+    image = decode_bits(
+        model, all_bits, header.height, header.width, bool(header.partial), progress
+    )
     image = np.round(image * 255).astype(np.uint8)
     return image.mean(axis=-1).round().astype(np.uint8) if header.channels == 1 else image
 

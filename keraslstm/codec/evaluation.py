@@ -34,15 +34,14 @@ __all__ = [
     "format_table",
     "format_bd_table",
     "evaluation_images",
-    "plot_learning_curve",
 ]
 
 OURS = "LSTM codec"
 MIN_PHOTOS = 2  # a BD-rate mean needs at least this many photos
 NOTES = []  # why a codec is missing from BASELINES on this machine
+# JPEG XL needs the `pillow_jxl` plugin: looked up here, imported (it registers itself with
+# Pillow) only when a JPEG XL file is first made, so importing this module loads no plugin.
 if importlib.util.find_spec("pillow_jxl") is not None:
-    import pillow_jxl  # noqa: F401  (registers the JPEG XL plugin with Pillow)
-
     _JXL = ("JPEG XL",)
 else:
     _JXL = ()
@@ -52,8 +51,13 @@ BASELINES = ("JPEG", "WebP", "JPEG 2000", "AVIF", *_JXL)
 # Each baseline's quality settings, from smallest to largest file. JPEG 2000's setting is a
 # compression ratio (24 / ratio bpp), searched in 1/16-octave steps from 0.02 to 12 bpp.
 _J2K_RATIOS = 24.0 / 2.0 ** np.arange(np.log2(12.0), np.log2(0.02), -1 / 16)
-_SETTINGS = {"JPEG": range(1, 101), "WebP": range(0, 101), "AVIF": range(0, 101),
-             "JPEG XL": range(1, 101), "JPEG 2000": _J2K_RATIOS[::-1]}  # fmt: skip
+_SETTINGS = {
+    "JPEG": range(1, 101),
+    "WebP": range(0, 101),
+    "AVIF": range(0, 101),
+    "JPEG XL": range(1, 101),
+    "JPEG 2000": _J2K_RATIOS[::-1],
+}
 
 
 def _encode(image, codec, setting):
@@ -66,10 +70,16 @@ def _encode(image, codec, setting):
     elif codec == "AVIF":  # libavif's default 4:2:0, slowest (best) speed setting but one
         pil.save(buffer, "AVIF", quality=int(setting), speed=1)
     elif codec == "JPEG XL":
+        importlib.import_module("pillow_jxl")  # registers the JXL plugin (once)
         pil.save(buffer, "JXL", quality=int(setting), effort=7)
     else:
-        pil.save(buffer, "JPEG2000", quality_mode="rates", quality_layers=[float(setting)],
-                 irreversible=True)  # fmt: skip
+        pil.save(
+            buffer,
+            "JPEG2000",
+            quality_mode="rates",
+            quality_layers=[float(setting)],
+            irreversible=True,
+        )
     return buffer.getvalue()
 
 
@@ -124,12 +134,19 @@ def evaluation_images(source="bundled"):
 
 def _row(photo, codec, target, encoded_bpp, original, decoded):
     a, b = original / 255.0, decoded / 255.0
-    return dict(photo=photo, codec=codec, target_bpp=target, bpp=encoded_bpp,
-                ms_ssim=metrics.ms_ssim(a, b), psnr=metrics.psnr(a, b))  # fmt: skip
+    return dict(
+        photo=photo,
+        codec=codec,
+        target_bpp=target,
+        bpp=encoded_bpp,
+        ms_ssim=metrics.ms_ssim(a, b),
+        psnr=metrics.psnr(a, b),
+    )
 
 
-def evaluate_photos(source="bundled", bpps=(0.125, 0.25, 0.5, 1.0, 2.0), model_path=None,
-                    model=None, codecs=None):  # fmt: skip
+def evaluate_photos(
+    source="bundled", bpps=(0.125, 0.25, 0.5, 1.0, 2.0), model_path=None, model=None, codecs=None
+):
     """One row per photo, codec and target rate that the codec reaches: dicts with photo, codec,
     target_bpp, bpp (the real file's), ms_ssim and psnr.
 
@@ -165,9 +182,18 @@ def summarise(rows):
         groups.setdefault((r["target_bpp"], r["codec"]), []).append(r)
     order = {codec: i for i, codec in enumerate((OURS, *BASELINES))}
     means = []
-    for (target, codec), group in sorted(groups.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))):  # fmt: skip
-        means.append(dict(codec=codec, target_bpp=target, images=len(group), of=photos,
-                          **{k: float(np.mean([r[k] for r in group])) for k in ("bpp", "ms_ssim", "psnr")}))  # fmt: skip
+    for (target, codec), group in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))
+    ):
+        means.append(
+            dict(
+                codec=codec,
+                target_bpp=target,
+                images=len(group),
+                of=photos,
+                **{k: float(np.mean([r[k] for r in group])) for k in ("bpp", "ms_ssim", "psnr")},
+            )
+        )
     return means
 
 
@@ -196,8 +222,9 @@ def bd_rates(rows, anchor="JPEG", metric="ms_ssim", method="pchip"):
         values = {}
         for photo in photos:
             try:
-                values[photo] = metrics.bd_rate(*curves[(anchor, photo)], *curves[(codec, photo)],
-                                                method=method)  # fmt: skip
+                values[photo] = metrics.bd_rate(
+                    *curves[(anchor, photo)], *curves[(codec, photo)], method=method
+                )
             except (KeyError, ValueError):
                 values[photo] = None
         found = [v for v in values.values() if v is not None]
@@ -227,37 +254,13 @@ def format_bd_table(summaries):
     def cell(value):
         return "n/a" if value is None else f"{value:+.1f}%"
 
-    lines = ["| codec | metric | mean (photos) | " + " | ".join(photos) + " |",
-             "|---|---|---|" + "---|" * len(photos)]  # fmt: skip
+    lines = [
+        "| codec | metric | mean (photos) | " + " | ".join(photos) + " |",
+        "|---|---|---|" + "---|" * len(photos),
+    ]
     for label, summary in summaries.items():
         for codec, result in summary.items():
             per_photo = " | ".join(cell(result["photos"][p]) for p in photos)
             mean = f"{cell(result['mean'])} ({result['n']})"
             lines.append(f"| {codec} | {label} | {mean} | {per_photo} |")
     return "\n".join(lines)
-
-
-def plot_learning_curve(curve, colours=None):
-    """Held-out MS-SSIM after 2 and 8 whole iterations (0.25 and 1 bpp before lossless coding)
-    against training steps, one line per run of `results/codec_learning_curve.json`.
-
-    `colours` maps run names to colours, so a notebook can keep one colour per arm across its
-    figures; runs it does not name take matplotlib's colour cycle.
-    """
-    import matplotlib.pyplot as plt
-
-    labels = {"l1": "L1 loss (as shipped)", "balanced": "balanced per-iteration loss"}
-    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    colours = {run: (colours or {}).get(run, cycle[i % len(cycle)]) for i, run in enumerate(curve["runs"])}  # fmt: skip
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
-    for axis, key, k in zip(axes, ("ms_ssim@0.25", "ms_ssim@1"), (2, 8), strict=True):
-        for run, colour in colours.items():
-            points = curve["runs"][run]
-            axis.plot([p["step"] for p in points], [p[key] for p in points], "o-", color=colour,
-                      label=labels.get(run, run))  # fmt: skip
-        axis.set(xlabel="training steps (batches of 32 crops of 32x32)", ylabel="held-out MS-SSIM",
-                 title=f"{k} iterations ({k / 8:g} bpp before lossless coding)")  # fmt: skip
-        axis.grid(alpha=0.3)
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncols=len(names))
-    return fig

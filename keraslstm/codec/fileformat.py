@@ -1,8 +1,8 @@
 """The `.klc` file format: a fixed header, then the bits of every iteration in order.
 
 Version 2 (written now). Header (29 bytes, big-endian): magic `KLC`, version (2), height, width
-(2 bytes each), channels (1 or 3), whole iterations, entropy stage (0 none, 1 zlib, 2 lzma,
-3 range), bits per code position, stride (pixels per code position along a side), the 8-byte
+(2 bytes each), channels (1 or 3), whole iterations, entropy stage (the byte of its `Stage`
+in `STAGES`: 0 none, 1 zlib, 2 lzma, 3 range), bits per code position, stride (pixels per code position along a side), the 8-byte
 fingerprint of the model that wrote it, the number of code positions (16x16 blocks) sent in a
 *partial* last iteration (4 bytes; 0: none), and the CRC-32 of the raw payload (4 bytes).
 The raw payload is the packed sign bits of iteration 1, 2, ..., then, if a partial iteration
@@ -33,6 +33,9 @@ __all__ = [
     "Header",
     "VERSION",
     "LOSSLESS",
+    "STAGES",
+    "stage_named",
+    "real_bpp",
     "describe",
     "MAX_PIXELS",
     "check_pixels",
@@ -44,7 +47,6 @@ __all__ = [
 
 MAGIC = b"KLC"
 VERSION = 2
-LOSSLESS = ("none", "zlib", "lzma", "range")
 _HEADER_V1 = struct.Struct(">3sBHHBBBBB8s")
 _HEADER = struct.Struct(">3sBHHBBBBB8sII")
 HEADER_SIZE = _HEADER.size
@@ -96,7 +98,10 @@ def iteration_bytes(header):
 
 def _raw_payload(header, codes):
     """Packed bits of the whole iterations, then the partial one's mask and sent bits."""
-    whole = [np.packbits(np.asarray(b).reshape(header.code_shape) > 0).tobytes() for b in codes[: header.iterations]]  # fmt: skip
+    whole = [
+        np.packbits(np.asarray(b).reshape(header.code_shape) > 0).tobytes()
+        for b in codes[: header.iterations]
+    ]
     if not header.partial:
         return b"".join(whole)
     last = np.asarray(codes[-1]).reshape(header.code_shape)
@@ -122,22 +127,11 @@ def pack(header, iterations_bits):
         if sent != header.partial:
             raise CodecError(f"header says {header.partial} sent blocks, the mask holds {sent}")
     raw = _raw_payload(header, iterations_bits)
-    if header.lossless == "range":
-        from keraslstm.codec import entropy
-
-        codes = [np.asarray(b).reshape(header.code_shape) for b in iterations_bits]
-        masks = [None] * header.iterations + ([codes[-1][..., 0] != 0] if header.partial else [])
-        payload = entropy.encode(codes, masks)
-    elif header.lossless == "zlib":
-        payload = zlib.compress(raw, 9)
-    elif header.lossless == "lzma":
-        payload = lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)
-    else:
-        payload = raw
-    fields = (MAGIC, VERSION, header.height, header.width, header.channels, header.iterations,
-              LOSSLESS.index(header.lossless), header.bits, header.stride, header.fingerprint,
-              header.partial, zlib.crc32(raw))  # fmt: skip
-    return _HEADER.pack(*fields) + payload
+    stage = stage_named(header.lossless)
+    payload = stage.encode(header, iterations_bits, raw)
+    sizes = (header.height, header.width, header.channels, header.iterations, stage.byte)
+    model = (header.bits, header.stride, header.fingerprint, header.partial, zlib.crc32(raw))
+    return _HEADER.pack(MAGIC, VERSION, *sizes, *model) + payload
 
 
 def check_pixels(height, width):
@@ -169,18 +163,30 @@ def read_header(data):
         )
     else:
         *fields, partial, checksum = _HEADER.unpack(data[: _HEADER.size])
-    _, _, height, width, channels, iterations, lossless, bits, stride, fingerprint = fields
-    stages = 3 if version == 1 else len(LOSSLESS)
+    _, _, height, width, channels, iterations, byte, bits, stride, fingerprint = fields
+    stage = STAGES.get(byte)
     if (
-        lossless >= stages
+        stage is None
+        or version < stage.since_version
         or channels not in (1, 3)
         or 0 in (height, width, bits, stride)
         or (iterations == 0 and not partial)
     ):
         raise CodecError("corrupt .klc header (impossible size, channel count or lossless stage)")
     check_pixels(height, width)
-    header = Header(height, width, channels, iterations, LOSSLESS[lossless], bits, stride,
-                    fingerprint, partial, checksum, version)  # fmt: skip
+    header = Header(
+        height,
+        width,
+        channels,
+        iterations,
+        stage.name,
+        bits,
+        stride,
+        fingerprint,
+        partial,
+        checksum,
+        version,
+    )
     if partial > header.positions:
         raise CodecError(
             f"corrupt .klc header: {partial} sent blocks in the partial iteration, the image has "
@@ -191,6 +197,12 @@ def read_header(data):
 
 def header_size(header):
     return _HEADER_V1.size if header.version == 1 else _HEADER.size
+
+
+def real_bpp(data, height, width):
+    """Bits per pixel of a compressed file: its whole size in bits (header included) over the
+    pixel count. The one place the codec, its command line and `describe` compute a rate."""
+    return 8 * len(data) / (height * width)
 
 
 # How `describe` names the Header fields whose own names would puzzle a reader of `info`.
@@ -211,7 +223,7 @@ def describe(data):
     fields = {
         "format version": header.version,
         "size": f"{len(data)} bytes",
-        "real bpp": f"{8 * len(data) / (header.height * header.width):.4f}",
+        "real bpp": f"{real_bpp(data, header.height, header.width):.4f}",
     }
     for field in dataclasses.fields(header):
         value = getattr(header, field.name)
@@ -225,61 +237,200 @@ def describe(data):
     return fields
 
 
-def _inflate(header, payload, limit):
-    """(raw payload, whether the stream was complete), never more than `limit` bytes of output.
-
-    A truncated lossless stream decodes in part; a stream that would inflate past `limit` stops
-    there, so a tiny file cannot expand into gigabytes.
-    """
-    if header.lossless == "none":
-        return payload[:limit], True
-    try:
-        if header.lossless == "zlib":
-            inflater = zlib.decompressobj()
-        else:
-            inflater = lzma.LZMADecompressor(memlimit=_LZMA_MEMLIMIT)
-        raw = inflater.decompress(payload, limit)
-    except (zlib.error, lzma.LZMAError) as error:
-        raise CodecError(
-            f"corrupt .klc payload: the {header.lossless} stream does not decode ({error})"
-        ) from None
-    if inflater.eof and inflater.unused_data:
-        raise CodecError(
-            f"corrupt .klc file: {len(inflater.unused_data)} bytes after the end of the "
-            f"{header.lossless} stream"
-        )
-    return raw, inflater.eof
-
-
 def _sizes(header):
     """Bytes of the raw payload's parts: one whole iteration, the mask, the partial bits."""
     if not header.partial:
         return iteration_bytes(header), 0, 0
-    return iteration_bytes(header), -(-header.positions // 8), -(-header.partial * header.bits // 8)
+    mask_bytes = -(-header.positions // 8)
+    return iteration_bytes(header), mask_bytes, -(-header.partial * header.bits // 8)
 
 
-def _unpack_range(header, payload):
-    from keraslstm.codec import entropy
+class StreamStage:
+    """A lossless stage that wraps the raw payload as one stream (none, zlib, lzma).
 
-    rows, cols, bits = header.code_shape
-    total = header.positions * bits * header.iterations + (header.positions + header.partial * bits if header.partial else 0)  # fmt: skip
-    if 8 * len(payload) < _MIN_BITS_PER_BIT * total:
+    A cut stream still yields the bytes it holds, so its whole iterations decode
+    (progressive files). Subclasses give `name`, `byte`, `compress(raw)` and `decompressor()`
+    (an object with zlib's `decompress(data, max_length)`, `eof` and `unused_data`).
+    """
+
+    since_version = 1  # the first format version that knows this stage
+
+    def encode(self, header, codes, raw):
+        """The file's payload for the raw payload `raw` (the codes are in it already)."""
+        return self.compress(raw)
+
+    def inflate(self, payload, limit):
+        """(raw payload, whether the stream was complete), never more than `limit` bytes.
+
+        A stream that would inflate past `limit` stops there, so a tiny file cannot expand
+        into gigabytes.
+        """
+        inflater = self.decompressor()
+        try:
+            raw = inflater.decompress(payload, limit)
+        except (zlib.error, lzma.LZMAError) as error:
+            raise CodecError(
+                f"corrupt .klc payload: the {self.name} stream does not decode ({error})"
+            ) from None
+        if inflater.eof and inflater.unused_data:
+            raise CodecError(
+                f"corrupt .klc file: {len(inflater.unused_data)} bytes after the end of the "
+                f"{self.name} stream"
+            )
+        return raw, inflater.eof
+
+    def decode(self, header, body, partial):
+        """(header, the {-1, +1} arrays) of a payload; see `unpack`."""
+        size, mask_size, partial_size = _sizes(header)
+        expected = size * header.iterations + mask_size + partial_size
+        payload, stream_complete = self.inflate(body, expected + 1)
+        if len(payload) > expected:
+            extra = f" ({len(body) - expected} bytes more)" if self.name == "none" else ""
+            raise CodecError(
+                f"corrupt .klc file: its payload is longer than the {expected} bytes that "
+                f"{header.iterations} iterations hold{extra}"
+            )
+        complete = min(len(payload) // size, header.iterations)
+        whole = len(payload) == expected and stream_complete
+        if not whole and not (partial and complete >= 1):
+            unfinished = "" if stream_complete else f" in an unfinished {self.name} stream"
+            hint = (
+                f"; pass partial=True (--partial) to decode its {complete} complete iterations"
+                if complete
+                else ""
+            )
+            raise CodecError(
+                f"truncated .klc file: the header promises {header.iterations} iterations "
+                f"({expected} payload bytes), found {len(payload)}{unfinished}{hint}"
+            )
+        if whole and header.version > 1 and zlib.crc32(payload) != header.checksum:
+            raise CodecError("corrupt .klc file: its payload does not match its checksum")
+        n_bits = int(np.prod(header.code_shape))
+        iterations = []
+        for k in range(complete):
+            packed = np.frombuffer(payload[k * size : (k + 1) * size], dtype=np.uint8)
+            bits = np.unpackbits(packed)[:n_bits].reshape(header.code_shape)
+            iterations.append(np.where(bits, 1.0, -1.0).astype(np.float32))
+        if whole and header.partial:
+            iterations.append(_partial_iteration(header, payload[size * header.iterations :]))
+        else:
+            header = Header(**{**header.__dict__, "iterations": len(iterations), "partial": 0})
+        return header, iterations
+
+
+def _partial_iteration(header, tail):
+    """The partial iteration's {-1, 0, +1} array from its block mask and sent bits."""
+    mask_size = -(-header.positions // 8)
+    mask = np.unpackbits(np.frombuffer(tail[:mask_size], np.uint8))
+    mask = mask[: header.positions].reshape(header.code_shape[:2]).astype(bool)
+    if mask.sum() != header.partial:
         raise CodecError(
-            f"truncated .klc file: {len(payload)} payload bytes cannot hold the {total:,} bits "
-            "the header promises"
+            f"corrupt .klc file: the block mask holds {int(mask.sum())} blocks, the header "
+            f"promises {header.partial}"
         )
-    sent = [None] * header.iterations + ([header.partial] if header.partial else [])
-    try:
-        codes, _ = entropy.decode(payload, header.code_shape, len(sent), sent)
-    except (ValueError, RuntimeError, AssertionError) as error:  # constriction asserts on bad data
-        raise CodecError(f"corrupt .klc payload: {error}") from None
-    if zlib.crc32(_raw_payload(header, codes)) != header.checksum:
-        raise CodecError(
-            "corrupt or truncated .klc file: the range-coded payload does not decode to its "
-            "checksum (range-coded files decode whole or not at all; write progressive files "
-            "with lossless='none', 'zlib' or 'lzma')"
-        )
-    return [np.asarray(c, np.float32) for c in codes]
+    sent = np.unpackbits(np.frombuffer(tail[mask_size:], np.uint8))[: header.partial * header.bits]
+    last = np.zeros(header.code_shape, np.float32)
+    last[mask] = np.where(sent, 1.0, -1.0).reshape(-1, header.bits)
+    return last
+
+
+class _Uncompressed:
+    """A decompressor for stage none: the payload as it is, up to the limit."""
+
+    eof, unused_data = True, b""
+
+    def decompress(self, payload, limit):
+        return payload[:limit]
+
+
+class NoStage(StreamStage):
+    """Stage 0: the raw payload as it is."""
+
+    name, byte = "none", 0
+
+    def compress(self, raw):
+        return raw
+
+    def decompressor(self):
+        return _Uncompressed()
+
+
+class ZlibStage(StreamStage):
+    """Stage 1: the raw payload through zlib, level 9."""
+
+    name, byte = "zlib", 1
+
+    def compress(self, raw):
+        return zlib.compress(raw, 9)
+
+    def decompressor(self):
+        return zlib.decompressobj()
+
+
+class LzmaStage(StreamStage):
+    """Stage 2: the raw payload through xz (preset 9, extreme)."""
+
+    name, byte = "lzma", 2
+
+    def compress(self, raw):
+        return lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)
+
+    def decompressor(self):
+        return lzma.LZMADecompressor(memlimit=_LZMA_MEMLIMIT)
+
+
+class RangeStage:
+    """Stage 3 (format version 2 on): the codes through the context-adaptive range coder of
+    `entropy.py`, mask first. The decoder checks the CRC, so a damaged or cut stream is an
+    error, never a wrong image: range-coded files decode whole or not at all."""
+
+    name, byte = "range", 3
+    since_version = 2
+
+    def encode(self, header, codes, raw):
+        from keraslstm.codec import entropy
+
+        codes = [np.asarray(b).reshape(header.code_shape) for b in codes]
+        partial_mask = [codes[-1][..., 0] != 0] if header.partial else []
+        return entropy.encode(codes, [None] * header.iterations + partial_mask)
+
+    def decode(self, header, body, partial):
+        from keraslstm.codec import entropy
+
+        bits = header.code_shape[2]
+        total = header.positions * bits * header.iterations
+        if header.partial:
+            total += header.positions + header.partial * bits  # the mask, then the sent bits
+        if 8 * len(body) < _MIN_BITS_PER_BIT * total:
+            raise CodecError(
+                f"truncated .klc file: {len(body)} payload bytes cannot hold the {total:,} bits "
+                "the header promises"
+            )
+        sent = [None] * header.iterations + ([header.partial] if header.partial else [])
+        try:
+            codes, _ = entropy.decode(body, header.code_shape, len(sent), sent)
+        except (ValueError, RuntimeError, AssertionError) as error:  # constriction asserts
+            raise CodecError(f"corrupt .klc payload: {error}") from None
+        if zlib.crc32(_raw_payload(header, codes)) != header.checksum:
+            raise CodecError(
+                "corrupt or truncated .klc file: the range-coded payload does not decode to its "
+                "checksum (range-coded files decode whole or not at all; write progressive files "
+                "with lossless='none', 'zlib' or 'lzma')"
+            )
+        return header, [np.asarray(c, np.float32) for c in codes]
+
+
+# The lossless stages by the byte that the header stores; a new stage is one class here.
+STAGES = {stage.byte: stage for stage in (NoStage(), ZlibStage(), LzmaStage(), RangeStage())}
+LOSSLESS = tuple(stage.name for _, stage in sorted(STAGES.items()))
+
+
+def stage_named(name):
+    """The `STAGES` entry called `name`, or a CodecError that lists the valid names."""
+    for stage in STAGES.values():
+        if stage.name == name:
+            return stage
+    raise CodecError(f"Unknown lossless stage {name!r}; valid: {', '.join(map(repr, LOSSLESS))}")
 
 
 def unpack(data, partial=False):
@@ -292,52 +443,4 @@ def unpack(data, partial=False):
     """
     data = bytes(data)
     header = read_header(data)
-    body = data[header_size(header) :]
-    if header.lossless == "range":
-        return header, _unpack_range(header, body)
-    size, mask_size, partial_size = _sizes(header)
-    expected = size * header.iterations + mask_size + partial_size
-    payload, stream_complete = _inflate(header, body, expected + 1)
-    if len(payload) > expected:
-        extra = len(body) - expected
-        raise CodecError(
-            f"corrupt .klc file: its payload is longer than the {expected} bytes that "
-            f"{header.iterations} iterations hold"
-            + (f" ({extra} bytes more)" if header.lossless == "none" else "")
-        )
-    complete = min(len(payload) // size, header.iterations)
-    whole = len(payload) == expected and stream_complete
-    if not whole and not (partial and complete >= 1):
-        hint = (
-            f"; pass partial=True (--partial) to decode its {complete} complete iterations"
-            if complete
-            else ""
-        )
-        raise CodecError(
-            f"truncated .klc file: the header promises {header.iterations} iterations ({expected} payload "
-            f"bytes), found {len(payload)}{'' if stream_complete else f' in an unfinished {header.lossless} stream'}{hint}"
-        )
-    if whole and header.version > 1 and zlib.crc32(payload) != header.checksum:
-        raise CodecError("corrupt .klc file: its payload does not match its checksum")
-    n_bits = int(np.prod(header.code_shape))
-    iterations = []
-    for k in range(complete):
-        packed = np.frombuffer(payload[k * size : (k + 1) * size], dtype=np.uint8)
-        bits = np.unpackbits(packed)[:n_bits].reshape(header.code_shape)
-        iterations.append(np.where(bits, 1.0, -1.0).astype(np.float32))
-    if whole and header.partial:
-        start = size * header.iterations
-        mask = np.unpackbits(np.frombuffer(payload[start : start + mask_size], np.uint8))
-        mask = mask[: header.positions].reshape(header.code_shape[:2]).astype(bool)
-        if mask.sum() != header.partial:
-            raise CodecError(
-                f"corrupt .klc file: the block mask holds {int(mask.sum())} blocks, the header "
-                f"promises {header.partial}"
-            )
-        sent = np.unpackbits(np.frombuffer(payload[start + mask_size :], np.uint8))
-        last = np.zeros(header.code_shape, np.float32)
-        last[mask] = np.where(sent[: header.partial * header.bits], 1.0, -1.0).reshape(-1, header.bits)  # fmt: skip
-        iterations.append(last)
-    else:
-        header = Header(**{**header.__dict__, "iterations": len(iterations), "partial": 0})
-    return header, iterations
+    return stage_named(header.lossless).decode(header, data[header_size(header) :], partial)

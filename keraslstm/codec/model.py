@@ -18,7 +18,7 @@ from keras import ops
 from keraslstm.cells import config_with_gate, gate_config
 from keraslstm.layers import DECODERS, Binarizer, ConvLSTMDecoder, ConvLSTMEncoder
 
-__all__ = ["ResidualLSTMCodec", "shape_table", "DECODERS", "CODEC_LOSSES"]
+__all__ = ["ResidualLSTMCodec", "BalancedLossCodec", "shape_table", "DECODERS", "CODEC_LOSSES"]
 
 CODEC_LOSSES = ("l1", "smooth_l1")
 
@@ -153,6 +153,22 @@ class ResidualLSTMCodec(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config_with_gate(config))
+
+
+@keras.saving.register_keras_serializable(package="keraslstm")
+class BalancedLossCodec(ResidualLSTMCodec):
+    """The codec trained on the mean over iterations of log(mean |error after iteration k|).
+
+    The plain loss averages the L1 error of every iteration, so a late iteration, whose error is
+    already small, earns little gradient; the log gives each iteration's *relative* gain the
+    same weight (its gradient is the L1 gradient divided by that iteration's error). Only the
+    training loss differs: the weights load into a plain `ResidualLSTMCodec`.
+    """
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        error = ops.abs(y_pred - ops.expand_dims(x, 1))
+        self.error_tracker.update_state(ops.mean(error[:, -1]))
+        return ops.mean(ops.log(ops.mean(error, axis=(0, 2, 3, 4)) + 1e-4))
 
 
 def shape_table(codec, size=32):

@@ -11,12 +11,10 @@ from keras import ops
 from keraslstm import config, data, metrics
 from keraslstm.codec.api import read_image, to_float
 from keraslstm.codec.fileformat import CodecError
-from keraslstm.codec.model import ResidualLSTMCodec
 from keraslstm.codec.weights import save_model
 
 __all__ = [
     "GRAY_PHOTOS",
-    "BalancedLossCodec",
     "training_images",
     "fit_steps",
     "train",
@@ -72,12 +70,24 @@ def training_images(source="bundled"):
         raise CodecError(f"no images (png, jpg, bmp, tif, webp) in {folder}")
     held_out = set(data.PHOTO_SPLITS["test"]) | set(data.PHOTO_SPLITS["debian test"])
     if clash := sorted(p.name for p in files if p.stem in held_out):
-        raise CodecError(f"{folder} holds evaluation photos ({', '.join(clash)}): the codec is judged on them, so it must not train on them")  # fmt: skip
+        raise CodecError(
+            f"{folder} holds evaluation photos ({', '.join(clash)}): the codec is judged on them, so it must not train on them"
+        )
     return [to_float(read_image(p))[0] for p in files]
 
 
-def fit_steps(model, images, steps, batch_size=32, crop=32, seed=0, start=0, progress=True,
-              on_step=None, max_seconds=None):  # fmt: skip
+def fit_steps(
+    model,
+    images,
+    steps,
+    batch_size=32,
+    crop=32,
+    seed=0,
+    start=0,
+    progress=True,
+    on_step=None,
+    max_seconds=None,
+):
     """Train a compiled `model` from step `start` to `steps` on random crops (or until
     `max_seconds` of training have passed); returns (losses, seconds per step).
 
@@ -121,9 +131,22 @@ def _start_from_weights(model, weights):
     return int(training["steps"]), float(training.get("train_seconds", 0.0))
 
 
-def train(model, images, steps, out, batch_size=32, crop=32, learning_rate=5e-4, seed=0,
-          checkpoint_every=100, progress=True, resume=None, max_seconds=None, on_checkpoint=None,
-          **record):  # fmt: skip
+def train(
+    model,
+    images,
+    steps,
+    out,
+    batch_size=32,
+    crop=32,
+    learning_rate=5e-4,
+    seed=0,
+    checkpoint_every=100,
+    progress=True,
+    resume=None,
+    max_seconds=None,
+    on_checkpoint=None,
+    **record,
+):
     """Train `model` up to step `steps` on random crops, resumably; returns (model, losses).
 
     Every `checkpoint_every` steps (and at the end) the model with its optimizer moments goes to
@@ -156,9 +179,12 @@ def train(model, images, steps, out, batch_size=32, crop=32, learning_rate=5e-4,
             # (m / sqrt(v) = sign(g)): on trained weights that knocked held-out MS-SSIM at 1 bpp
             # from 0.914 to 0.898 in one step. So the rate warms up linearly (then stays) instead.
             rate = keras.optimizers.schedules.CosineDecay(
-                learning_rate / RESUME_WARMUP, 1, alpha=1.0, warmup_target=learning_rate,
+                learning_rate / RESUME_WARMUP,
+                1,
+                alpha=1.0,
+                warmup_target=learning_rate,
                 warmup_steps=RESUME_WARMUP,
-            )  # fmt: skip
+            )
         model.compile(keras.optimizers.Adam(rate))
     step_reached, seconds_reached = start, earlier
 
@@ -174,28 +200,21 @@ def train(model, images, steps, out, batch_size=32, crop=32, learning_rate=5e-4,
             if on_checkpoint is not None:
                 on_checkpoint(model, step_reached, seconds_reached)
 
-    losses, _ = fit_steps(model, images, steps, batch_size, crop, seed, start, progress,
-                          save_checkpoint, max_seconds)  # fmt: skip
-    save_model(model, out, steps=step_reached, batch_size=batch_size, crop=crop,
-               learning_rate=learning_rate, seed=seed, train_seconds=round(seconds_reached, 1),
-               **record)  # fmt: skip
+    losses, _ = fit_steps(
+        model, images, steps, batch_size, crop, seed, start, progress, save_checkpoint, max_seconds
+    )
+    save_model(
+        model,
+        out,
+        steps=step_reached,
+        batch_size=batch_size,
+        crop=crop,
+        learning_rate=learning_rate,
+        seed=seed,
+        train_seconds=round(seconds_reached, 1),
+        **record,
+    )
     return model, losses
-
-
-@keras.saving.register_keras_serializable(package="keraslstm")
-class BalancedLossCodec(ResidualLSTMCodec):
-    """The codec trained on the mean over iterations of log(mean |error after iteration k|).
-
-    The plain loss averages the L1 error of every iteration, so a late iteration, whose error is
-    already small, earns little gradient; the log gives each iteration's *relative* gain the
-    same weight (its gradient is the L1 gradient divided by that iteration's error). Only the
-    training loss differs: the weights load into a plain `ResidualLSTMCodec`.
-    """
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        error = ops.abs(y_pred - ops.expand_dims(x, 1))
-        self.error_tracker.update_state(ops.mean(error[:, -1]))
-        return ops.mean(ops.log(ops.mean(error, axis=(0, 2, 3, 4)) + 1e-4))
 
 
 def _held_out(images):
@@ -224,8 +243,10 @@ def iteration_profile(model, images=None):
     left (mean |x - x_k|, the training loss's term for k) and MS-SSIM; a list of dicts."""
     from keraslstm.codec.api import encode_progressive
 
-    rows = [dict(iteration=k + 1, residual=0.0, correction=0.0, error=0.0, ms_ssim=0.0)
-            for k in range(model.iterations)]  # fmt: skip
+    rows = [
+        dict(iteration=k + 1, residual=0.0, correction=0.0, error=0.0, ms_ssim=0.0)
+        for k in range(model.iterations)
+    ]
     photos = _held_out(images)
     for image in photos.values():
         _, reconstructions, _ = encode_progressive(model, image)

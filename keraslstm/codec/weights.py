@@ -25,7 +25,9 @@ def fingerprint(model):
     The model's name is left out: Keras numbers unnamed models in the order a process makes
     them, and a file must decode in any process that loads the same weights.
     """
-    config = {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")}  # fmt: skip
+    config = {
+        k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")
+    }
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
     for weight in model.get_weights():
         digest.update(np.ascontiguousarray(weight, dtype=np.float32).tobytes())
