@@ -9,13 +9,14 @@ rounds after one warm-up (`keraslstm.timing`) in each of `--processes` fresh pro
 pooled: medians over all rounds with their interquartile ranges. The encode/decode time ratio
 moves from round to round and between processes, so its median needs many rounds from several
 processes to hold from run to run: four runs of 3 x 5 rounds at 0.25 and 1 bpp gave medians up to
-0.13 apart, outside each other's ranges, hence 6 x 8 rounds at the targets' rate alone.
+0.13 apart, outside each other's ranges; 6 x 8 rounds at the targets' rate alone still moved
+by 0.11 (2.05 to 2.16), hence 12 processes x 4 rounds: more processes, fewer rounds each.
 Targets: a negative BD-rate against JPEG on MS-SSIM; files fill 95-100% of the budget; at 0.25
 bpp encoding within 2x of decoding time and decoding at least 1.14 megapixels/s, each judged
 only when its range is narrower than the margin ("inside the noise" otherwise). Writes
 `results/benchmarks.json` and the per-photo rows to `results/codec_rate_distortion.json`.
 
-    python benchmarks/codec.py [--parts rate-distortion bits speed] [--rounds 8] [--processes 6]
+    python benchmarks/codec.py [--parts rate-distortion bits speed] [--rounds 4] [--processes 12]
 """
 
 import keraslstm  # noqa: F401  first: it silences TensorFlow's C++ start-up lines
@@ -206,8 +207,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
                         help="what to measure (default: all)")  # fmt: skip
-    parser.add_argument("--rounds", type=int, default=8, help="interleaved speed rounds")
-    parser.add_argument("--processes", type=int, default=6, help="fresh processes, rounds pooled")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved speed rounds")
+    parser.add_argument("--processes", type=int, default=12, help="fresh processes, rounds pooled")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     model = load_model()

@@ -5,9 +5,10 @@ readout) with `train_on_batch` on one fixed batch. After `--warmup` steps each, 
 in `--rounds` interleaved rounds of `--repeats` steps (`keraslstm.timing.interleaved`), so the
 drift of a shared machine hits all of them alike; each ratio is taken round by round. That runs
 in `--processes` fresh Python processes one after another (`keraslstm.timing.in_processes`),
-and the rounds of all of them are pooled: four runs of one process each gave medians that differed by more than their ranges
-(0.90 to 1.05 for our cell against Keras's), so much of the noise is between processes, not
-between rounds. Each ratio is reported as its median over all rounds with the interquartile range.
+and the rounds of all of them are pooled: four runs of one process each gave medians that
+differed by more than their ranges (0.90 to 1.05 for our cell against Keras's), so much of the
+noise is between processes, not between rounds; with 3 processes the medians of four runs still
+moved by 0.05-0.1, about half a range, hence 12 (about 15 s each). Each ratio is reported as its median over all rounds with the interquartile range.
 
 - ours (sigmoid) / keras LSTM (sigmoid): the cost of our Python cell at equal maths. Target:
   within 1.2x, judged only when the range is narrower than the margin.
@@ -105,7 +106,7 @@ def main():
         "--repeats", type=int, default=5, help="training steps per variant per round"
     )
     parser.add_argument("--jit", choices=["auto", "true", "false"], default="auto")
-    parser.add_argument("--processes", type=int, default=3, help="fresh processes, rounds pooled")
+    parser.add_argument("--processes", type=int, default=12, help="fresh processes, rounds pooled")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:  # one process's rounds, as JSON on the last line
