@@ -12,13 +12,15 @@ sequence one frame at a time, teacher-forced over the observed frames and then f
 predictions, and are trained on both parts at once, so the rollout's errors are trained away.
 """
 
+import contextlib
+
 import keras
 import numpy as np
 from keras import layers, ops
 
 from keraslstm.cells import ConvLSTMCell, gate_config
 
-__all__ = ["CORES", "DynamicFilter", "FramePredictor", "ScheduledSampling"]
+__all__ = ["CORES", "DynamicFilter", "FramePredictor", "ScheduledSampling", "repeatable_training"]
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")
@@ -214,3 +216,27 @@ class ScheduledSampling(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         self.model.teacher_forcing.assign(max(0.0, 1.0 - self.seen / self.decay_steps))
         self.seen += 1
+
+
+@contextlib.contextmanager
+def repeatable_training():
+    """Inside: TensorFlow's graph optimizer (Grappler) is off, so a seeded rollout trains the same
+    way in every process.
+
+    With it on, the gradients of a weight that an unrolled rollout uses at every time step came
+    out different in the last bits from one fresh process to the next (eager mode and the
+    one-shot CNN did not); training amplifies that, and three full runs of notebook 03 gave the
+    same seeds MSEs 5e-5 to 3e-4 apart. Off, the step time of the rollout predictors was the same
+    (391-407 ms against 394-435 ms on 2 cores). Other backends: nothing to do.
+    """
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    import tensorflow as tf
+
+    before = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": before})

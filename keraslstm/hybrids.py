@@ -115,10 +115,11 @@ def train_predictor(context, name, seed):
         x = train[:, :-1]
         steps = epochs * -(-len(train) // batch_size)
         callbacks.append(frames.ScheduledSampling(max(1, round(sampling * steps))))
-    history = model.fit(
-        x, _targets(name, train, inputs), batch_size=batch_size, epochs=epochs, verbose=0,
-        callbacks=callbacks, validation_data=(held_out[:, :inputs], _targets(name, held_out, inputs)),
-    )  # fmt: skip
+    with frames.repeatable_training():
+        history = model.fit(
+            x, _targets(name, train, inputs), batch_size=batch_size, epochs=epochs, verbose=0,
+            callbacks=callbacks, validation_data=(held_out[:, :inputs], _targets(name, held_out, inputs)),
+        )  # fmt: skip
     steady = seconds[1:] or seconds
     throughput = len(train) / float(np.median(steady))
     numbers = dict(history=history.history, seconds=seconds, sequences_per_second=throughput)
