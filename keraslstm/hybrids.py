@@ -24,6 +24,7 @@ from keraslstm import frames, gan, metrics, networks, parallel, scorers
 __all__ = [
     "PREDICTORS",
     "GANS",
+    "VARIANTS",
     "build_predictor",
     "control_filters",
     "train_predictor",
@@ -44,11 +45,13 @@ GANS = {  # name -> (generator, discriminator)
     "hybrid + transfer": ("hybrid", "transfer"),
     "hybrid + scratch D": ("hybrid", "scratch"),
 }
+# The exercises' variations of a GANS model, named by a third element of a job: (name, seed, variant)
+VARIANTS = {"frozen": dict(fine_tune=False), "hard sigmoid": dict(gate="hard_sigmoid")}
 
 
-def _known(name, valid):
+def _known(name, valid, kind="model"):
     if name not in valid:
-        raise ValueError(f"Unknown model {name!r}; valid: {', '.join(map(repr, valid))}")
+        raise ValueError(f"Unknown {kind} {name!r}; valid: {', '.join(map(repr, valid))}")
 
 
 def build_predictor(name, seed, side=32, input_frames=10, output_frames=10, width=16,
@@ -217,8 +220,9 @@ def build_gan(name, seed, latent_dim=32, width=32, units=128, learning_rate=2e-4
     return model
 
 
-def train_gan(context, name, seed):
-    """One GAN on one seed (the job of `run_gans`); returns (numbers, weights).
+def train_gan(context, name, seed, variant=None):
+    """One GAN on one seed, as `VARIANTS[variant]` changes it (the job of `run_gans`); returns
+    (numbers, weights).
 
     After every epoch `n_curve` samples from fixed noise (digits in turn) are scored against the
     held-out digits: the numbers hold `curve` (FID, precision, recall and class accuracy per
@@ -227,7 +231,7 @@ def train_gan(context, name, seed):
     """
     (scorer, held_out_features), second, data, settings = context
     images, labels = data
-    model = build_gan(name, seed, **_gan_options(settings))
+    model = build_gan(name, seed, **_gan_options(settings, variant))
     n_curve = settings.get("n_curve", 500)
     asked = np.arange(n_curve) % 10
     curve, seconds = [], []
@@ -247,9 +251,9 @@ def train_gan(context, name, seed):
     return dict(curve=curve, seconds=seconds, images_per_second=throughput), model.get_weights()
 
 
-def _gan_options(settings):
+def _gan_options(settings, variant=None):
     keys = ("latent_dim", "width", "units", "learning_rate", "loss", "gate", "fine_tune")
-    return {k: settings[k] for k in keys if k in settings}
+    return {k: settings[k] for k in keys if k in settings} | VARIANTS.get(variant, {})
 
 
 def _gan_setup(make_scorer, make_second_scorer, data, held_out, settings):
@@ -259,20 +263,22 @@ def _gan_setup(make_scorer, make_second_scorer, data, held_out, settings):
 
 
 def run_gans(plan, data, held_out, make_scorer, workers=1, progress=None, make_second_scorer=None, **settings):  # fmt: skip
-    """`train_gan` for every (name, seed) of `plan` on `data` (images, integer labels), scored
+    """`train_gan` for every (name, seed) or (name, seed, variant) of `plan` on `data` (images, integer labels), scored
     against `held_out` digits; returns ({job: numbers}, {job: model}), every model rebuilt here
     from its weights. `make_scorer` builds the scorer in each process (`scorers.DigitScorer`),
     `make_second_scorer` an independent one whose FID the curves also track; `settings` go to
     `build_gan` and to training (`epochs`, `batch_size`, `n_curve`)."""
     plan = [tuple(job) for job in plan]
-    for name, _ in plan:
+    for name, _, *variant in plan:
         _known(name, GANS)
-    cost = lambda name, seed: 1 + (name != "DCGAN") + ("attention" in name)  # noqa: E731
+        if variant:
+            _known(variant[0], VARIANTS, "variant")
+    cost = lambda name, seed, *_: 1 + (name != "DCGAN") + ("attention" in name)  # noqa: E731
     results = parallel.map_runs(train_gan, plan, workers, _gan_setup,
                                 (make_scorer, make_second_scorer, data, held_out, settings), cost=cost, progress=progress)  # fmt: skip
     numbers, models = {}, {}
     for job, (result, weights) in zip(plan, results, strict=True):
         numbers[job] = result
-        models[job] = build_gan(*job, **_gan_options(settings))
+        models[job] = build_gan(*job[:2], **_gan_options(settings, *job[2:]))
         models[job].set_weights(weights)
     return numbers, models

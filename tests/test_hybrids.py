@@ -124,7 +124,24 @@ def test_a_seeded_rollout_trains_bit_for_bit_alike_in_two_processes():
     seq = (np.random.default_rng(0).random((24, 20, 32, 32, 1)) > 0.8).astype("float32")
     settings = dict(side=32, width=4, core_filters=8, epochs=2, batch_size=8, sampling=0.5)
     context = (seq[:16], seq[16:], settings)
-    runs = parallel.map_runs(hybrids.train_predictor, [("ConvLSTM", 0)] * 2, 2, hybrids._identity, (context,))
+    runs = parallel.map_runs(
+        hybrids.train_predictor, [("ConvLSTM", 0)] * 2, 2, hybrids._identity, (context,)
+    )
     (_, first), (_, second) = runs
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_variant_job_trains_beside_the_table_model_it_varies():
+    (x, y), (x_test, _) = data.digits(seed=0)
+    plan = [("hybrid + transfer", 0), ("hybrid + transfer", 0, "frozen")]
+    _, models = hybrids.run_gans(plan, (x[:32], y[:32]), x_test[:100], scorers.DigitScorer,
+                                 epochs=1, n_curve=100, **SMALL_GAN)  # fmt: skip
+    trainable = {job: len(m.discriminator.trainable_weights) for job, m in models.items()}
+    assert (
+        trainable[plan[1]] < trainable[plan[0]]
+    )  # the copied layers are frozen in the variant only
+    with pytest.raises(
+        ValueError, match="Unknown variant 'thawed'; valid: 'frozen', 'hard sigmoid'"
+    ):
+        hybrids.run_gans([("hybrid", 0, "thawed")], (x[:32], y[:32]), x_test[:100], scorers.DigitScorer)  # fmt: skip
