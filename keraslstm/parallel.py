@@ -8,6 +8,7 @@ fresh TensorFlow each, nothing copied from the caller), costliest jobs first so 
 idles at the end, and returns the results in the order of the jobs.
 """
 
+import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -18,6 +19,9 @@ _context = {}  # in a worker process: what `setup` built there
 
 def _start(setup, setup_args):
     import keras
+
+    # each job builds fresh models, so TensorFlow's "retracing" notes would fill the notebook
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
     if keras.backend.backend() == "tensorflow":  # one thread: the processes share the cores
         import tensorflow as tf

@@ -158,6 +158,25 @@ def load(directory=None):
     return [p for p in payloads if "notebook" in p and "figures" in p]
 
 
+def recorded(notebook, key, directory=None):
+    """What a full run of `notebook` recorded under `key` (a table, series or "figures").
+
+    Lab mode reads the full run's numbers where a class cannot wait for them (notebook 03's
+    exercise 1); a clear error says which run writes them when they are missing.
+    """
+    path = (
+        Path(directory) if directory is not None else results_dir(quick=False)
+    ) / f"{notebook}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{relative(path)} is missing: a full run (`make reproduce`) writes it"
+        )
+    payload = json.loads(path.read_text())
+    if key not in payload:
+        raise KeyError(f"{relative(path)} records no {key!r}; it records {sorted(payload)}")
+    return payload[key]
+
+
 def markdown_table(rows, columns=None):
     """A Markdown table of `rows` (dicts; `columns` picks and orders the keys)."""
     if not rows:

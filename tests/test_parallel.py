@@ -1,5 +1,6 @@
 """keraslstm.parallel: jobs in spawned processes come back in their own order, with their context."""
 
+import logging
 import operator
 
 import pytest
@@ -27,3 +28,9 @@ def test_map_runs_returns_each_jobs_result_in_job_order(workers):
 def test_map_runs_names_bad_input():
     with pytest.raises(ValueError, match="workers >= 1, got 0"):
         parallel.map_runs(operator.add, [(1,)], workers=0)
+
+
+def test_workers_keep_tensorflows_notes_quiet():
+    # in each spawned worker: getattr(logging.getLogger("tensorflow"), "level")
+    levels = parallel.map_runs(getattr, [("level",), ("level",)], 2, setup=logging.getLogger, setup_args=("tensorflow",))  # fmt: skip
+    assert levels == [logging.ERROR, logging.ERROR]

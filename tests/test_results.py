@@ -108,6 +108,20 @@ def test_record_keeps_series_of_numbers_per_model(results_root):
         results.record("03_demo", series={"recall": {}}, minutes=1.0)
 
 
+def test_recorded_reads_back_what_a_full_run_wrote_and_names_what_is_missing(
+    results_root, monkeypatch
+):
+    monkeypatch.setenv("KERASLSTM_MODE", "full")
+    monkeypatch.setenv("KERASLSTM_WRITE_RESULTS", "1")
+    rows = [{"discriminator": "frozen", "seed": 0, "recall": 0.73}]
+    results.record("03_demo", tables={"exercise_1": rows}, minutes=1.0)
+    assert results.recorded("03_demo", "exercise_1") == rows
+    with pytest.raises(KeyError, match="records no 'pair'; it records .*'exercise_1'"):
+        results.recorded("03_demo", "pair")
+    with pytest.raises(FileNotFoundError, match="04_demo.json is missing: a full run"):
+        results.recorded("04_demo", "exercise_1")
+
+
 def test_record_refuses_malformed_figures(results_root):
     with pytest.raises(ValueError, match="at least one figure"):
         results.record("01_demo")
