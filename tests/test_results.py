@@ -229,3 +229,16 @@ def test_learning_curve_figure_has_a_line_per_run():
     coloured = plotting.codec_learning_curve(curve, colours={"balanced": "tab:cyan"})
     first, second = (line.get_color() for line in coloured.axes[0].lines)
     assert same_color(first, "tab:blue") and same_color(second, "tab:cyan")  # cycle, then named
+
+
+def test_notebook_03s_committed_record_holds_what_its_readers_need():
+    # the contract (per-frame MSE of the models and baselines, per-seed recall) and the
+    # full-size exercise-1 pair that lab mode prints instead of training it
+    mse = results.recorded("03_cnn_lstm_hybrid", "mse_by_frame")
+    assert {"convlstm", "blank", "mean_frame", "copy_last", "blurred_copy"} <= set(mse)
+    assert all(len(errors) == 10 for errors in mse.values())
+    recall = results.recorded("03_cnn_lstm_hybrid", "recall")
+    assert {"DCGAN", "hybrid"} <= set(recall) and all(len(r) == 3 for r in recall.values())
+    pair = results.recorded("03_cnn_lstm_hybrid", "exercise_1")
+    assert [row["discriminator"] for row in pair] == ["fine-tuned", "frozen"]
+    assert all(row["digits"] == 4000 and row["epochs"] == 12 for row in pair)
