@@ -10,7 +10,8 @@ and examples per second, rewritten after every measurement, so a run cut short k
 measured. It starts no new measurement once its `--budget` of seconds is spent, each model
 getting a share of what is left (the codec three shares), and a model slower than its share
 stops timing after 3 steps, so the whole run ends in under 8 minutes. Other backends run it
-too (`KERAS_BACKEND=tensorflow`: the CPU reference the notebooks use). `--tiny` shrinks models and batches to a smoke test (tests/test_device_check.py runs
+too (`KERAS_BACKEND=tensorflow`: the CPU reference the notebooks use). `--tiny` shrinks models,
+batches and sequences (3 frames in, 2 ahead) to a smoke test (tests/test_device_check.py runs
 it on the CPU under JAX with TensorFlow made unimportable, so the script cannot rot).
 
     KERAS_BACKEND=jax python benchmarks/device_check.py    # results/device_check_jax_gpu.json on a GPU
@@ -106,18 +107,19 @@ def labelled_digits(n, rng, tiny):
 
 
 def sequences(n, rng, tiny):
-    side = 16 if tiny else 32
-    frames = random((20, side, side, 1), rng, n)  # (frames, height, width, channels)
-    return frames[:, :10], frames[:, 1:]
+    (side, seen, ahead) = (16, TINY_FRAMES["input_frames"], TINY_FRAMES["output_frames"]) if tiny else (32, 10, 10)  # fmt: skip
+    frames = random((seen + ahead, side, side, 1), rng, n)  # (frames, height, width, channels)
+    return frames[:, :seen], frames[:, 1:]
 
 
 def one_shot_sequences(n, rng, tiny):
     observed, following = sequences(n, rng, tiny)
-    return observed, following[:, 9:]
+    return observed, following[:, observed.shape[1] - 1 :]
 
 
-convlstm_predictor = frame_predictor("ConvLSTM", side=16, width=4, core_filters=4)
-cnn_predictor = frame_predictor("one-shot CNN", side=16, cnn_width=4)
+TINY_FRAMES = dict(input_frames=3, output_frames=2)  # a 4-frame rollout compiles in seconds
+convlstm_predictor = frame_predictor("ConvLSTM", side=16, width=4, core_filters=4, **TINY_FRAMES)
+cnn_predictor = frame_predictor("one-shot CNN", side=16, cnn_width=4, **TINY_FRAMES)
 
 # name: (notebook, build(tiny), batch(n, rng, tiny), what one example is, shares of the budget)
 MODELS = {

@@ -103,6 +103,13 @@ def test_the_test_configuration_runs_quick_and_never_writes_committed_results():
     assert "KERASLSTM_WRITE_RESULTS" not in os.environ
 
 
+def test_xdist_workers_and_what_they_start_run_one_thread_each():
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) < 2:
+        pytest.skip("one test process: TensorFlow keeps its own thread counts")
+    threads = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+    assert [os.environ.get(name) for name in threads] == ["1", "1", "1"]
+
+
 @pytest.mark.parametrize(
     "variables, expected",
     [
