@@ -90,6 +90,9 @@ def detector(kind):
     return build
 
 
+TINY_FRAMES = dict(input_frames=3, output_frames=2)  # a 4-frame rollout compiles in seconds
+
+
 def random(shape, rng, n):
     return rng.random((n, *shape)).astype("float32")
 
@@ -107,7 +110,7 @@ def labelled_digits(n, rng, tiny):
 
 
 def sequences(n, rng, tiny):
-    (side, seen, ahead) = (16, TINY_FRAMES["input_frames"], TINY_FRAMES["output_frames"]) if tiny else (32, 10, 10)  # fmt: skip
+    side, seen, ahead = (16, *TINY_FRAMES.values()) if tiny else (32, 10, 10)
     frames = random((seen + ahead, side, side, 1), rng, n)  # (frames, height, width, channels)
     return frames[:, :seen], frames[:, 1:]
 
@@ -117,7 +120,6 @@ def one_shot_sequences(n, rng, tiny):
     return observed, following[:, observed.shape[1] - 1 :]
 
 
-TINY_FRAMES = dict(input_frames=3, output_frames=2)  # a 4-frame rollout compiles in seconds
 convlstm_predictor = frame_predictor("ConvLSTM", side=16, width=4, core_filters=4, **TINY_FRAMES)
 cnn_predictor = frame_predictor("one-shot CNN", side=16, cnn_width=4, **TINY_FRAMES)
 
