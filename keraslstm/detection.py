@@ -11,6 +11,8 @@ import keras
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from keraslstm.optimizers import compile_built
+
 __all__ = [
     "GeneratorSnapshots",
     "real_vs_fake",
@@ -51,8 +53,10 @@ def real_vs_fake(real, fake, seed=0):
 def _compile(model, learning_rate, seed):
     # every detector: seeded, Adam, binary cross-entropy on its logit
     keras.utils.set_random_seed(seed)
-    model.compile(
-        keras.optimizers.Adam(learning_rate), keras.losses.BinaryCrossentropy(from_logits=True)
+    compile_built(
+        model,
+        keras.optimizers.Adam(learning_rate),
+        keras.losses.BinaryCrossentropy(from_logits=True),
     )
 
 

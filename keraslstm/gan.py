@@ -25,6 +25,7 @@ import numpy as np
 from keras import ops
 
 from keraslstm.networks import latent_inputs
+from keraslstm.optimizers import built
 
 __all__ = [
     "GANLoss",
@@ -190,8 +191,9 @@ class GAN(keras.Model):
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
         require_tensorflow(self)
         super().compile(**kwargs)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
+        self.g_optimizer = built(g_optimizer or adam(), self.generator.trainable_weights)
+        self.d_optimizer = built(d_optimizer or adam(), self.discriminator.trainable_weights)
 
     @property
     def metrics(self):

@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keraslstm import frames, gan, metrics, networks, parallel, scorers
+from keraslstm import frames, gan, metrics, networks, optimizers, parallel, scorers
 
 __all__ = [
     "PREDICTORS",
@@ -68,8 +68,9 @@ def build_predictor(name, seed, side=32, input_frames=10, output_frames=10, widt
         filters = core_filters if core == "convlstm" else control_filters(width, core_filters)
         model = frames.FramePredictor(shape, output_frames, width=width, core_filters=filters, core=core, observed_frames=input_frames)  # fmt: skip
         model(np.zeros((1, input_frames, *shape), "float32"))  # build: count_params works
-    model.compile(keras.optimizers.Adam(learning_rate, clipnorm=1.0), "binary_crossentropy")
-    return model
+    return optimizers.compile_built(
+        model, keras.optimizers.Adam(learning_rate, clipnorm=1.0), "binary_crossentropy"
+    )
 
 
 def control_filters(width, core_filters, history=4):

@@ -22,6 +22,7 @@ import numpy as np
 from keras import layers
 
 from keraslstm import data, metrics
+from keraslstm.optimizers import compile_built
 
 __all__ = [
     "CLASSIFIER_PATH",
@@ -74,7 +75,7 @@ def train_digit_classifier(epochs=12, seed=0, split_seed=None):
     keras.utils.set_random_seed(seed)
     (x, y), (x_test, y_test) = data.digits(seed=seed if split_seed is None else split_seed)
     model = _digit_cnn()
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    compile_built(model, "adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
     accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
     return model, float(accuracy)
@@ -170,7 +171,7 @@ def train_face_classifier(epochs=60, seed=0):
     (x, y), (x_test, y_test) = data.faces(size=FACE_SIZE, seed=seed)
     x, y = np.concatenate([x, x[:, :, ::-1]]), np.concatenate([y, y])
     model = _scoring_cnn((FACE_SIZE, FACE_SIZE, 1), (16, 32), FACE_FEATURES, 2, "face_classifier")
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    compile_built(model, "adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
     accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
     return model, float(accuracy)

@@ -13,6 +13,7 @@ from keras import ops
 
 from keraslstm.gan import discriminator_loss, generator_loss, require_tensorflow
 from keraslstm.networks import latent_inputs
+from keraslstm.optimizers import built
 
 __all__ = ["VAE", "VAEGAN", "kl_divergence"]
 
@@ -136,7 +137,11 @@ class VAEGAN(VAE):
     def compile(self, optimizer=None, d_optimizer=None, **kwargs):
         require_tensorflow(self)
         super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        built(self.optimizer, self.encoder.trainable_weights + self.decoder.trainable_weights)
+        self.d_optimizer = built(
+            d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5),
+            self.discriminator.trainable_weights,
+        )
 
     @property
     def metrics(self):

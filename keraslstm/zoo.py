@@ -16,7 +16,7 @@ import time
 import keras
 import numpy as np
 
-from keraslstm import gan, metrics, networks, parallel, vae
+from keraslstm import gan, metrics, networks, optimizers, parallel, vae
 
 __all__ = ["MODELS", "build", "train", "sample", "score", "EpochScores", "run", "run_all"]
 
@@ -84,8 +84,7 @@ def build(
     model = vae.VAE(
         encoder, decoder, latent_dim, beta=options["beta"], num_classes=classes, seed=seed
     )
-    model.compile(keras.optimizers.Adam(1e-3))
-    return model
+    return optimizers.compile_built(model, keras.optimizers.Adam(1e-3))
 
 
 def train(model, images, labels, epochs, batch_size=64, callbacks=()):

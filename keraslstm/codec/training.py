@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keraslstm import config, data, metrics
+from keraslstm import config, data, metrics, optimizers
 from keraslstm.codec.api import read_image, to_float
 from keraslstm.codec.fileformat import CodecError
 from keraslstm.codec.weights import save_model
@@ -94,6 +94,8 @@ def fit_steps(
     Batch k is always the same crops for the same `seed`, so runs of different models see the
     same data in the same order.
     """
+    if model.built:  # its optimizer now, or TensorFlow traces the first step twice
+        optimizers.built(model.optimizer, model.trainable_variables)
     losses, times = [], []
     bar = config.progress(
         range(start, steps), initial=start, total=steps, disable=not progress, desc="training"
