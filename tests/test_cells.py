@@ -7,7 +7,7 @@ from keras import ops
 from references import conv_same
 
 from keraslstm import ConvLSTMCell, ConvRNN, HardSigmoidLSTMCell, hard_sigmoid
-from keraslstm.cells import gate_function
+from keraslstm.cells import gate_function, saturation_bounds
 
 
 def test_hard_sigmoid_is_the_papers_not_keras3s():
@@ -17,6 +17,20 @@ def test_hard_sigmoid_is_the_papers_not_keras3s():
     keras3 = ops.convert_to_numpy(keras.activations.hard_sigmoid(x))
     np.testing.assert_allclose(keras3, np.clip(x / 6 + 0.5, 0, 1), atol=1e-6)
     assert expected[1] == 0.0 and abs(keras3[1] - 1 / 12) < 1e-6  # at x = -2.5: 0 vs 1/12
+
+
+def test_saturation_bounds_are_where_a_gates_slope_falls_under_a_share_of_its_peak():
+    from scipy.optimize import brentq
+    from scipy.special import expit
+
+    assert saturation_bounds("hard_sigmoid") == pytest.approx((-2.5, 2.5), abs=1e-4)
+    assert saturation_bounds("keras_hard_sigmoid") == pytest.approx((-3.0, 3.0), abs=1e-4)
+    edge = brentq(lambda z: expit(z) * (1 - expit(z)) - 0.01 * 0.25, 0, 20)  # about 5.99
+    assert saturation_bounds("sigmoid") == pytest.approx((-edge, edge), abs=1e-4)
+    edge = brentq(lambda z: expit(z) * (1 - expit(z)) - 0.1 * 0.25, 0, 20)
+    assert saturation_bounds("sigmoid", share=0.1) == pytest.approx((-edge, edge), abs=1e-4)
+    steep = saturation_bounds(lambda z: keras.activations.sigmoid(4 * z - 1))
+    assert steep == pytest.approx(((1 - 5.99) / 4, (1 + 5.99) / 4), abs=1e-2)
 
 
 def test_gate_names_resolve_and_unknown_names_are_refused():

@@ -6,12 +6,14 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from references import conv_same
 
 from keraslstm import data, metrics
 from keraslstm.codec import CodecError, ResidualLSTMCodec, load_model
 from keraslstm.codec.model import BalancedLossCodec
 from keraslstm.codec.training import (
     RESUME_WARMUP,
+    gate_saturation,
     held_out_quality,
     iteration_profile,
     train,
@@ -135,3 +137,36 @@ def test_a_training_folder_may_not_hold_an_evaluation_photo(tmp_path):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "Path.png")  # held out
     with pytest.raises(CodecError, match=r"holds evaluation photos \(Path.png\)"):
         training_images(str(tmp_path))
+
+
+def test_gate_saturation_counts_the_gates_stuck_at_0_and_1_per_layer_and_iteration():
+    model = _tiny_model()
+    rng = np.random.default_rng(2)
+    images = {"a": rng.random((40, 56, 3)).astype("float32"), "b": rng.random((48, 48, 3)).astype("float32")}  # fmt: skip
+    cell = model.decoder.cells[0]
+    bias = ops.convert_to_numpy(cell.bias).copy()
+    bias[: cell.filters] = 100.0  # input gates always open
+    bias[3 * cell.filters :] = -100.0  # output gates always closed
+    cell.bias.assign(bias)
+    first = model.encoder.cells[0]
+    first.kernel.assign(30 * first.kernel)  # from a fresh model's 0 % to some saturated units
+    shares = gate_saturation(model, images)
+    assert list(shares) == [f"encoder/conv_lstm_{i}" for i in range(3)] + [f"decoder/conv_lstm_{i}" for i in range(4)]  # fmt: skip
+    stuck = shares["decoder/conv_lstm_0"]
+    assert stuck["input"] == {"open": [1.0] * 3, "closed": [0.0] * 3}
+    assert stuck["output"] == {"open": [0.0] * 3, "closed": [1.0] * 3}
+    assert all("lstm_update" not in vars(c) for c in model.encoder.cells + model.decoder.cells)
+    # iteration 1 of the encoder's first cell by hand: both photos' central 32 x 32 crops, the
+    # stem and the cell's input convolution (the hidden state is still 0), the paper's gate
+    crops = np.stack([images["a"][4:36, 12:44], images["b"][8:40, 8:40]]) - 0.5
+    stem = conv_same(crops, ops.convert_to_numpy(model.encoder.stem.kernel), 2)
+    z = conv_same(stem, ops.convert_to_numpy(first.kernel), 2, ops.convert_to_numpy(first.bias))
+    gates = np.clip(0.2 * z + 0.5, 0, 1)
+    for k, name in ((0, "input"), (1, "forget"), (3, "output")):
+        gate = gates[..., k * first.filters : (k + 1) * first.filters]
+        got = shares["encoder/conv_lstm_0"][name]
+        assert got["closed"][0] == pytest.approx(np.mean(gate == 0.0))
+        assert got["open"][0] == pytest.approx(np.mean(gate == 1.0))
+        assert 0 < np.mean(gate == 0.0) and 0 < np.mean(gate == 1.0)  # units of both kinds
+    with pytest.raises(ValueError, match="at least 16 pixels a side"):
+        gate_saturation(model, {"small": images["a"][:8, :8]})

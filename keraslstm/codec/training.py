@@ -20,6 +20,7 @@ __all__ = [
     "train",
     "held_out_quality",
     "iteration_profile",
+    "gate_saturation",
 ]
 
 
@@ -260,3 +261,51 @@ def iteration_profile(model, images=None):
             row["ms_ssim"] += metrics.ms_ssim(image, current) / len(photos)
             previous = current
     return rows
+
+
+def gate_saturation(model, images=None, size=256, share=0.01):
+    """Per iteration, the share of each ConvLSTM's input, forget and output gates that are
+    saturated closed or open, on a central `size` x `size` crop of each held-out photo.
+
+    Saturated: the gate's slope is under `share` of its peak (`cells.saturation_bounds`), so
+    training can hardly move the unit; for the paper's hard sigmoid that is exactly 0 or 1 with
+    no gradient at all. Returns `{"encoder/conv_lstm_0": {"input": {"closed": [one share per
+    iteration], "open": [...]}, "forget": ..., "output": ...}, ..., "decoder/conv_lstm_3": ...}`.
+    """
+    from keraslstm.cells import saturation_bounds
+
+    photos = list(_held_out(images).values())
+    side = min(size, *(min(p.shape[:2]) for p in photos)) // model.stride * model.stride
+    if side == 0:
+        raise ValueError(f"gate_saturation needs photos of at least {model.stride} pixels a side")
+    crops = []
+    for photo in photos:
+        top, left = (photo.shape[0] - side) // 2, (photo.shape[1] - side) // 2
+        crops.append(photo[top : top + side, left : left + side, :3])
+    low, high = saturation_bounds(model.gate, share)
+    cells = [(f"encoder/{cell.name}", cell) for cell in model.encoder.cells]
+    cells += [(f"decoder/{cell.name}", cell) for cell in model.decoder.cells]
+    shares = {name: {} for name, _ in cells}
+
+    def recording(name, update):
+        def record(z, c):
+            i, f, _, o = np.split(ops.convert_to_numpy(z), 4, axis=-1)
+            for gate, before in (("input", i), ("forget", f), ("output", o)):
+                record = shares[name].setdefault(gate, {"closed": [], "open": []})
+                record["closed"].append(float(np.mean(before < low)))
+                record["open"].append(float(np.mean(before > high)))
+            return update(z, c)
+
+        return record
+
+    for name, cell in cells:
+        cell.lstm_update = recording(name, cell.lstm_update)
+    try:
+        target = ops.convert_to_tensor(np.stack(crops) - 0.5)
+        reconstruction, states = ops.zeros_like(target), (None, None)
+        for _ in range(model.iterations):
+            _, reconstruction, states = model.step(target, reconstruction, states)
+    finally:
+        for _, cell in cells:
+            del cell.lstm_update
+    return shares
