@@ -64,7 +64,7 @@ def train_arms(args, results, path):
         photos=len(images),
         held_out=list(data.PHOTO_SPLITS["test"]),
         command="python benchmarks/codec_gates.py " + " ".join(sys.argv[1:]),
-        hardware=f"{os.cpu_count()} CPU cores, shared, nice 10, {keras.backend.backend()}",
+        hardware=f"{os.cpu_count()} CPU cores, shared with other jobs, {keras.backend.backend()}",
     )
     arms = results.setdefault("arms", {})
     for seed in args.seeds:
