@@ -291,9 +291,9 @@ def gate_saturation(model, images=None, size=256, share=0.01):
         def record(z, c):
             i, f, _, o = np.split(ops.convert_to_numpy(z), 4, axis=-1)
             for gate, before in (("input", i), ("forget", f), ("output", o)):
-                record = shares[name].setdefault(gate, {"closed": [], "open": []})
-                record["closed"].append(float(np.mean(before < low)))
-                record["open"].append(float(np.mean(before > high)))
+                per_iteration = shares[name].setdefault(gate, {"closed": [], "open": []})
+                per_iteration["closed"].append(float(np.mean(before < low)))
+                per_iteration["open"].append(float(np.mean(before > high)))
             return update(z, c)
 
         return record
