@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from keraslstm.codec import api, entropy
-from keraslstm.codec.fileformat import CodecError, read_header, unpack
+from keraslstm.codec.fileformat import HEADER_SIZE, CodecError, read_header, unpack
 
 
 class HalvingCodec:
@@ -151,6 +151,34 @@ def test_compress_fills_the_budget_with_the_blocks_that_gain_most():
         gain = _block_mean_abs(image / 255.0 - 0.5) * 0.5 ** (header.iterations + 1)
         assert gain[sent].min() > gain[~sent].max()
     assert read_header(api.compress(image, iterations=2, model=model)).iterations == 2
+
+
+def test_compress_starts_the_range_coder_from_the_models_priors_when_they_are_loaded(monkeypatch):
+    from keraslstm.codec.weights import fingerprint
+
+    model, image = HalvingCodec(), _image()
+    plain = api.compress(image, bpp=0.1, model=model)
+    assert read_header(plain).lossless == "range"
+    with pytest.raises(CodecError, match="lossless='range-priors' needs the model's priors"):
+        api.compress(image, bpp=0.1, model=model, lossless="range-priors")
+    codes, _, _ = api._encode_for_budget(model, _image(seed=1), None, 6)  # another image
+    monkeypatch.setitem(entropy.PRIORS, fingerprint(model), entropy.check_priors(entropy.estimate_priors([codes])))  # fmt: skip
+    data = api.compress(image, bpp=0.1, model=model)
+    header, decoded = unpack(data)
+    assert (header.lossless, header.version) == ("range-priors", 3)
+    assert api.FILL * 0.1 <= api.real_bpp(data, 96, 128) <= 0.1
+    # rate control sized the stream with the priors: the file holds the stream it chose
+    budget = 0.1 * 96 * 128 - 8 * HEADER_SIZE - 32  # header, then the priors' digest
+    priors = entropy.PRIORS[fingerprint(model)]
+    chosen, gains, _ = api._encode_for_budget(model, image, budget, 6, None, priors)
+    assert data[HEADER_SIZE + 4 :] == api._choose_rate(chosen, gains, budget, priors)[2].bytes()
+    whole, _, _ = api._encode_for_budget(model, image, None, 6)
+    for got, want in zip(decoded[: header.iterations], whole, strict=False):
+        np.testing.assert_array_equal(got, want)
+    assert read_header(api.compress(image, bpp=0.1, model=model, lossless="range")).lossless == "range"  # fmt: skip
+    monkeypatch.delitem(entropy.PRIORS, fingerprint(model))
+    with pytest.raises(CodecError, match="none are loaded"):
+        unpack(data)
 
 
 def test_compress_refuses_what_it_cannot_honour():

@@ -49,7 +49,7 @@ def test_help_comes_at_once_without_tensorflow():
     status, out, err, heavy, seconds = _probe("--help")
     assert status == 0 and out.startswith("usage: python -m keraslstm.codec")
     assert "Mandogade & Morghare; Toderici et al. 2017" in out and "seed 004" not in out
-    for command in ("compress", "decompress", "info", "evaluate", "train", "--quiet"):
+    for command in ("compress", "decompress", "info", "evaluate", "train", "priors", "--quiet"):
         assert command in out
     assert err == [] and heavy == ""
     assert seconds < 5, f"--help took {seconds:.1f} s"  # about 0.1 s; generous for a busy machine
@@ -106,7 +106,7 @@ def test_info_prints_every_header_field_size_and_real_bpp(tmp_path):
     size = path.stat().st_size
     assert fields["size"] == f"{size} bytes"
     assert fields["real bpp"] == f"{8 * size / (header.height * header.width):.4f}"
-    assert fields["format version"] == "2"
+    assert fields["format version"] == "3"
 
 
 def test_info_on_a_file_that_is_not_klc_is_one_clear_error(tmp_path, capsys):
@@ -195,3 +195,26 @@ def test_train_options_reach_the_model_it_trains(tmp_path, monkeypatch):
         with pytest.raises(SystemExit) as exit:
             main([*argv, option, value])
         assert exit.value.code == 2
+
+
+def test_priors_command_counts_every_source_and_records_them(tmp_path, monkeypatch):
+    import json
+
+    from keraslstm.codec import ResidualLSTMCodec, entropy, training
+    from keraslstm.codec.weights import save_model
+
+    monkeypatch.setattr(entropy, "PRIORS", {})
+    model = ResidualLSTMCodec(iterations=2, encoder_filters=(8, 16, 16, 16), decoder_filters=(16, 16, 16, 16), seed=0)  # fmt: skip
+    model.build((None, 32, 32, 3))
+    weights = save_model(model, tmp_path / "w.weights.h5", steps=0)
+    rng = np.random.default_rng(0)
+    photos = {"bundled": [rng.random((32, 48, 3))], "more": [rng.random((48, 32, 3))] * 2}
+    monkeypatch.setattr(training, "training_images", photos.__getitem__)
+    argv = ["--quiet", "--weights", str(weights), "priors", "--data", "bundled", "more"]
+    assert main([*argv, "--iterations", "2"]) == 0
+    want = training.entropy_priors(model, photos["bundled"] + photos["more"], 2)
+    np.testing.assert_array_equal(np.load(tmp_path / "w.priors.npy"), want)
+    record = json.loads((tmp_path / "w.json").read_text())
+    assert record["priors"] == dict(data=["bundled", "more"], photos=3, iterations=2,
+                                    contexts=int((want.sum(axis=1) > 0).sum()))  # fmt: skip
+    assert record["training"] == {"steps": 0}  # the weights' own record is kept

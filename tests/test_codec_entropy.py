@@ -42,17 +42,27 @@ SPEC_STEPS = [(0, 0, 4), (2, 2, 4), (0, 2, 4), (2, 0, 4), (1, 1, 2), (0, 1, 2), 
 DIRECTIONS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 
 
-def _reference_costs(codes, masks):
+def _context_index(step, total, vote, previous):
+    """Where the docstring's context lives in a priors array: step, then the neighbour sum
+    (-8..8), the vote (-8..8), the previous bit (-1, 0, 1), each varying fastest last."""
+    return ((step * 17 + total + 8) * 17 + vote + 8) * 3 + previous + 1
+
+
+def _reference_costs(codes, masks, priors=None, halve=True, counts=None):
     """Ideal bits per position under the docstring's context model, one position at a time.
 
     Context of bit c at a position: (step, sum of bit c over the 8 neighbours at half the step's
     spacing that earlier steps decoded, the same sum over the neighbours whose bits 0..c-1 equal
     this position's, bit c of the previous iteration or 0). Counts (zeros, ones) per context
-    give P(1) = (ones + 0.4) / (all + 0.8); they grow after each channel of a step, and a
-    context whose total passes 255 has both counts halved (rounded down).
+    start at `priors[_context_index(context)]` (or 0) and give P(1) = (ones + 0.4) / (all +
+    0.8); they grow after each channel of a step, and (`halve`) a context whose total passes
+    255 has both counts halved (rounded down). `counts`, a dict, receives the final counts.
     """
     rows, cols, bits = codes[0].shape
-    counts = {}
+    counts = {} if counts is None else counts
+    if priors is not None:
+        contexts = [(s, t, v, p) for s in range(7) for t in range(-8, 9) for v in range(-8, 9) for p in (-1, 0, 1)]  # fmt: skip
+        counts.update({c: tuple(priors[_context_index(*c)]) for c in contexts})
     previous = np.zeros((rows, cols, bits), int)
     result = []
     for code, mask in zip(codes, masks, strict=True):
@@ -86,7 +96,7 @@ def _reference_costs(codes, masks):
                     zeros, ones = counts.get(context, (0, 0))
                     counts[context] = (zeros + (own == -1), ones + (own == 1))
                 for context, (zeros, ones) in counts.items():
-                    if zeros + ones > 255:
+                    if halve and zeros + ones > 255:
                         counts[context] = (zeros // 2, ones // 2)
             for y, x in sent:
                 known[y, x] = np.where(code[y, x] > 0, 1, -1)
@@ -238,3 +248,130 @@ def test_bad_streams_are_refused():
     # decoded with another count, the mask comes out wrong (here with 4 blocks, not 8)
     with pytest.raises(ValueError, match="iteration 1 promises 8 sent blocks, its mask holds 4"):
         entropy.decode(data, (4, 4, 8), 1, [8])
+
+
+def _random_priors(seed, high=64):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, high, size=(entropy._CONTEXTS, 2))
+
+
+def test_costs_with_priors_match_the_reference_model_started_from_them():
+    codes = _random_codes((6, 7, 3), 3, seed=4, p_one=0.7)
+    codes[1][:, 1:] = codes[1][:, :1]
+    priors = _random_priors(0, high=128)  # up to 254: some contexts pass 255 at once, halved
+    costs = entropy.position_costs(codes, priors=priors)
+    expected = _reference_costs(codes, [None] * 3, priors)
+    for got, want in zip(costs, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert entropy.code_length(codes, priors=priors) != pytest.approx(entropy.code_length(codes))
+
+
+def test_estimated_priors_are_each_contexts_share_of_ones_in_64_counts():
+    photos = [_random_codes((5, 6, 3), 2, seed=s, p_one=p) for s, p in ((1, 0.8), (2, 0.3))]
+    photos[0][1][:, 1:] = photos[0][1][:, :1]
+    totals = {}
+    for codes in photos:  # the reference counts every bit, never halving
+        seen = {}
+        _reference_costs(codes, [None] * 2, halve=False, counts=seen)
+        for context, (zeros, ones) in seen.items():
+            before = totals.get(context, (0, 0))
+            totals[context] = (before[0] + zeros, before[1] + ones)
+    priors = entropy.estimate_priors(photos)
+    assert priors.dtype == np.int64 and priors.shape == (entropy._CONTEXTS, 2)
+    expected = np.zeros_like(priors)
+    for context, (zeros, ones) in totals.items():
+        share = np.round(64 * (ones + 0.5) / (zeros + ones + 1))
+        expected[_context_index(*context)] = (64 - share, share)
+    np.testing.assert_array_equal(priors, expected)
+    assert len(totals) > 20 and priors.sum() == 64 * len(totals)
+
+
+def test_priors_round_trip_and_shorten_a_photos_stream():
+    codes = _sky_codes()
+    left, right = [c[:, :8] for c in codes], [c[:, 8:] for c in codes]
+    priors = entropy.estimate_priors([left])
+    data = entropy.encode(right, priors=priors)
+    decoded, _ = entropy.decode(data, right[0].shape, len(right), priors=priors)
+    for got, want in zip(decoded, right, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # learnt on the left half of the sky, the right half costs fewer bits from its first one
+    assert len(data) < 0.98 * len(entropy.encode(right))  # 1240 against 1280 bytes
+    try:  # without the priors, the stream is other bits, or none that decode
+        without, _ = entropy.decode(data, right[0].shape, len(right))
+    except (AssertionError, ValueError, RuntimeError):  # constriction: "invalid ... model"
+        return
+    assert any((a != b).any() for a, b in zip(without, right, strict=True))
+
+
+@pytest.mark.parametrize(
+    "priors, message",
+    [
+        (np.zeros((10, 2)), "shape"),
+        (-np.ones((entropy._CONTEXTS, 2)), "non-negative"),
+        (np.full((entropy._CONTEXTS, 2), 0.5), "whole"),
+        (np.full((entropy._CONTEXTS, 2), 200), "at most 255"),
+    ],
+)
+def test_bad_priors_are_named(priors, message):
+    with pytest.raises(ValueError, match=message):
+        entropy.register_priors(bytes(8), priors)
+    with pytest.raises(ValueError, match=message):
+        entropy.ContextModel((4, 4, 2), priors)
+
+
+def test_priors_at_their_limits_are_taken_and_past_them_refused():
+    counts = np.zeros((entropy._CONTEXTS, 2), np.uint8)
+    counts[0] = (200, 55)  # 255 in all: the most a context may hold
+    assert entropy.check_priors(counts)[0].tolist() == [200.0, 55.0]
+    counts[0] = (200, 56)
+    with pytest.raises(ValueError, match="at most 255"):
+        entropy.check_priors(counts)
+    for bad, message in ((np.nan, "whole"), (np.inf, "whole")):
+        floats = np.zeros((entropy._CONTEXTS, 2))
+        floats[3, 1] = bad
+        with pytest.raises(ValueError, match=message):
+            entropy.check_priors(floats)
+    for odd in (np.zeros((entropy._CONTEXTS, 2), bool), np.full((entropy._CONTEXTS, 2), "3")):
+        with pytest.raises(ValueError, match="priors must be numbers"):
+            entropy.check_priors(odd)
+    with pytest.raises(ValueError, match="fingerprint is 8 bytes"):
+        entropy.register_priors(b"short", counts * 0)
+    checked = entropy.check_priors(counts * 0)
+    with pytest.raises(ValueError, match="read-only"):
+        checked[0, 0] = 1  # the registry's counts cannot drift
+    codes = [_sky_codes()]
+    for strength in (1, 255):
+        assert set(entropy.estimate_priors(codes, strength).sum(axis=1)) == {0, strength}
+
+
+def test_estimated_priors_count_every_bit_never_halving():
+    # one photo, 8 iterations of all-ones codes: far more than 255 bits land in some contexts;
+    # every seen context leans to ones (half a count of smoothing keeps rare ones below 64), and
+    # a context seen n times gets 64 (n + 0.5) / (n + 1) ones: all 64 from n = 63 on
+    codes = [np.ones((8, 8, 2), np.int8)] * 8
+    priors = entropy.estimate_priors([codes])
+    seen = priors.sum(axis=1) > 0
+    assert seen.sum() >= 3 and (priors[seen].sum(axis=1) == 64).all()
+    assert (priors[seen, 1] > 48).all() and priors[:, 1].max() == 64
+    model = entropy.ContextModel((8, 8, 2), halve_at=None)
+    for code in codes:
+        entropy._iteration_costs(model, code)
+    assert model.counts.sum() == 8 * codes[0].size  # every bit counted, none halved away
+    assert model.copy().halve_at is None and model.copy().counts.sum() == model.counts.sum()
+
+
+def test_the_digest_tells_priors_apart():
+    a = _random_priors(1)
+    b = a.copy()
+    b[17, 0] += 1
+    assert len(entropy.priors_digest(a)) == 4
+    assert entropy.priors_digest(a) == entropy.priors_digest(a.astype(np.float64))
+    assert entropy.priors_digest(a) != entropy.priors_digest(b)
+
+
+def test_estimate_priors_refuses_no_codes_and_impossible_strengths():
+    with pytest.raises(ValueError, match="at least one photo"):
+        entropy.estimate_priors([])
+    for strength in (0, 256):
+        with pytest.raises(ValueError, match="strength must be between 1 and 255"):
+            entropy.estimate_priors([_sky_codes()], strength)

@@ -13,11 +13,18 @@ import zlib
 import numpy as np
 import pytest
 
-from keraslstm.codec import fileformat
+from keraslstm.codec import entropy, fileformat
 from keraslstm.codec.fileformat import CodecError, Header, pack, read_header, unpack
 
 FINGERPRINT = bytes(range(1, 9))
-STAGES = ("none", "zlib", "lzma", "range")
+STAGES = ("none", "zlib", "lzma", "range", "range-priors")
+PRIORS = np.random.default_rng(0).integers(0, 65, size=(entropy._CONTEXTS, 2))
+
+
+@pytest.fixture(autouse=True)
+def _priors_of_the_test_model(monkeypatch):
+    """Stage range-priors finds these by FINGERPRINT, as it finds a loaded model's."""
+    monkeypatch.setitem(entropy.PRIORS, FINGERPRINT, entropy.check_priors(PRIORS))
 
 
 def _header(lossless="none", iterations=3, partial=0, height=40, width=56, bits=8, channels=3):
@@ -37,10 +44,10 @@ def _codes(header, seed=0):
     return codes
 
 
-def _v2_header_bytes(header, checksum):
-    """The 29-byte version-2 header, written out field by field from the module docstring."""
+def _header_bytes(header, checksum, version=3):
+    """The 29-byte header of versions 2 and 3, field by field from the module docstring."""
     stage = STAGES.index(header.lossless)
-    return (b"KLC" + bytes([2]) + header.height.to_bytes(2, "big") + header.width.to_bytes(2, "big")
+    return (b"KLC" + bytes([version]) + header.height.to_bytes(2, "big") + header.width.to_bytes(2, "big")
             + bytes([header.channels, header.iterations, stage, header.bits, header.stride])
             + header.fingerprint + header.partial.to_bytes(4, "big") + checksum.to_bytes(4, "big"))  # fmt: skip
 
@@ -83,7 +90,7 @@ def test_an_uncompressed_file_is_the_header_then_the_raw_bits(partial):
     codes = _codes(header)
     raw = _raw(codes, header)
     assert len(raw) == 36 + (2 + 5 if partial else 0)  # mask: 12 bits; partial: 5 x 8 bits
-    assert pack(header, codes) == _v2_header_bytes(header, zlib.crc32(raw)) + raw
+    assert pack(header, codes) == _header_bytes(header, zlib.crc32(raw)) + raw
 
 
 def test_a_sign_pattern_packs_to_the_expected_byte():
@@ -198,7 +205,7 @@ def test_extra_bytes_are_refused():
 
 def test_a_stream_that_inflates_past_the_promise_stops_there():
     header = _header("zlib", iterations=1)
-    bomb = _v2_header_bytes(header, 0) + zlib.compress(bytes(10_000_000), 9)  # 10 MB of zeros
+    bomb = _header_bytes(header, 0) + zlib.compress(bytes(10_000_000), 9)  # 10 MB of zeros
     with pytest.raises(CodecError, match="longer than the 12 bytes that 1 iterations hold$"):
         unpack(bomb)
 
@@ -207,7 +214,7 @@ def test_a_stream_that_inflates_past_the_promise_stops_there():
 def test_a_stream_that_does_not_decode_is_named(lossless):
     header = _header(lossless)
     with pytest.raises(CodecError, match=f"the {lossless} stream does not decode"):
-        unpack(_v2_header_bytes(header, 0) + b"\xff" * 40)
+        unpack(_header_bytes(header, 0) + b"\xff" * 40)
 
 
 def test_a_partial_mask_with_the_wrong_count_is_refused():
@@ -218,7 +225,7 @@ def test_a_partial_mask_with_the_wrong_count_is_refused():
     raw[mask_start] ^= 0x80 if not raw[mask_start] & 0x80 else 0x40  # one block more or less
     mask = np.unpackbits(np.frombuffer(bytes(raw[36:38]), np.uint8))[:12]
     assert mask.sum() != 5
-    data = _v2_header_bytes(header, zlib.crc32(bytes(raw))) + bytes(raw)
+    data = _header_bytes(header, zlib.crc32(bytes(raw))) + bytes(raw)
     with pytest.raises(CodecError, match=f"the block mask holds {mask.sum()} blocks, the header promises 5"):  # fmt: skip
         unpack(data)
 
@@ -244,7 +251,7 @@ def test_version_1_files_have_no_partial_iteration_or_checksum():
         (b"KLC\x02" + bytes(10), "not a .klc file: 14 bytes, shorter than the 21-byte header"),
         (b"KLC\x02" + bytes(20), "not a .klc file: 24 bytes, shorter than the 29-byte header"),
         (b"PNG\x02" + bytes(40), "it starts with b'PNG', not b'KLC'"),
-        (b"KLC\x03" + bytes(40), "unknown .klc version 3; this keraslstm reads versions 1 and 2"),
+        (b"KLC\x04" + bytes(40), "unknown .klc version 4; this keraslstm reads versions 1 to 3"),
         (b"KLC\x00" + bytes(40), "unknown .klc version 0"),
     ],
 )
@@ -263,7 +270,8 @@ def test_unreadable_headers_are_named(data, message):
         dict(bits=0),
         dict(stride=0),
         dict(iterations=0),
-        dict(lossless=4),
+        dict(lossless=4),  # range-priors, in a version-2 header
+        dict(lossless=5),
     ],
 )
 def test_impossible_header_fields_are_refused(change):
@@ -311,7 +319,7 @@ def test_pack_refuses_arrays_that_do_not_fit_the_header():
 def test_a_range_coded_file_too_short_for_its_bits_is_refused_before_decoding():
     header = _header("range", iterations=200, height=4096, width=4096, bits=32)
     # 200 iterations of 65,536 positions x 32 bits: at least 0.001 bit each, 52 kB at the least
-    data = _v2_header_bytes(header, 0) + bytes(400)
+    data = _header_bytes(header, 0) + bytes(400)
     with pytest.raises(CodecError, match="400 payload bytes cannot hold the 419,430,400 bits"):
         unpack(data)
 
@@ -330,7 +338,7 @@ def test_describe_lists_every_field_once():
     info = fileformat.describe(data)
     checksum = zlib.crc32(_raw(_codes(header), header))
     assert info == {
-        "format version": 2,
+        "format version": 3,
         "size": f"{len(data)} bytes",
         "real bpp": f"{8 * len(data) / (40 * 56):.4f}",
         "height": 40,
@@ -428,15 +436,15 @@ def test_the_range_stage_refuses_a_payload_below_one_bit_per_thousand(monkeypatc
     monkeypatch.setattr("keraslstm.codec.entropy.decode", decoder)
     message = "truncated .klc file: 1000 payload bytes cannot hold the 8,002,500 bits the header promises"  # fmt: skip
     with pytest.raises(CodecError, match=_whole(message)):
-        unpack(_v2_header_bytes(header, 0) + bytes(1000))
+        unpack(_header_bytes(header, 0) + bytes(1000))
     with pytest.raises(CodecError, match=_whole("corrupt .klc payload: not a real stream")):
-        unpack(_v2_header_bytes(header, 0) + bytes(1001))
+        unpack(_header_bytes(header, 0) + bytes(1001))
     assert reached == [1001]
 
 
 def test_a_bomb_is_refused_without_inflating_it():
     header = _header("zlib", iterations=1)
-    bomb = _v2_header_bytes(header, 0) + zlib.compress(bytes(50_000_000), 9)  # 49 kB
+    bomb = _header_bytes(header, 0) + zlib.compress(bytes(50_000_000), 9)  # 49 kB
     tracemalloc.start()
     try:
         with pytest.raises(CodecError, match="longer than the 12 bytes"):
@@ -460,7 +468,7 @@ def test_an_lzma_stream_that_needs_too_much_memory_is_refused():
     patched = small[:block] + bytes(body) + struct.pack("<I", zlib.crc32(bytes(body))) + small[block + size :]  # fmt: skip
     assert lzma.decompress(patched) == raw  # a valid stream, only its dictionary is huge
     with pytest.raises(CodecError, match="the lzma stream does not decode .*[Mm]emory"):
-        unpack(_v2_header_bytes(_header("lzma"), zlib.crc32(raw)) + patched)
+        unpack(_header_bytes(_header("lzma"), zlib.crc32(raw)) + patched)
 
 
 @pytest.mark.parametrize("byte, name", enumerate(STAGES))
@@ -475,3 +483,34 @@ def test_each_stage_is_found_by_the_byte_its_header_stores(byte, name):
 def test_an_unknown_stage_name_is_refused_with_the_valid_ones():
     with pytest.raises(CodecError, match="Unknown lossless stage 'brotli'; valid: 'none', 'zlib'"):
         pack(_header("brotli"), _codes(_header()))
+
+
+def test_range_priors_files_are_version_3_and_need_their_models_priors(monkeypatch):
+    header = _header("range-priors", partial=5)
+    codes = _codes(header)
+    data = pack(header, codes)
+    assert data[3] == 3 and read_header(data).version == 3
+    body = data[fileformat.HEADER_SIZE :]
+    stream = entropy.encode(codes, [None] * 3 + [codes[-1][..., 0] != 0], PRIORS)
+    assert body == entropy.priors_digest(PRIORS) + stream  # the priors' digest, then the stream
+    assert body != pack(_header("range", partial=5), codes)[fileformat.HEADER_SIZE :]
+    other = PRIORS.copy()
+    other[0] = (PRIORS[0] + 1) % 64
+    monkeypatch.setitem(entropy.PRIORS, FINGERPRINT, entropy.check_priors(other))
+    with pytest.raises(CodecError, match="starts from priors with digest .* have digest"):
+        unpack(data)
+    monkeypatch.delitem(entropy.PRIORS, FINGERPRINT)
+    message = "^this file's range coder starts from the priors of model 0102030405060708, and none are loaded"
+    with pytest.raises(CodecError, match=message):
+        unpack(data)
+    with pytest.raises(CodecError, match=message):
+        pack(header, codes)
+
+
+def test_a_version_2_range_file_still_reads():
+    header = _header("range", partial=5)
+    codes = _codes(header)
+    body = pack(header, codes)[fileformat.HEADER_SIZE :]
+    read, decoded = unpack(_header_bytes(header, zlib.crc32(_raw(codes, header)), version=2) + body)
+    assert read.version == 2 and read.lossless == "range"
+    _assert_codes_equal(decoded, codes)

@@ -13,6 +13,7 @@ from keraslstm.codec import CodecError, ResidualLSTMCodec, load_model
 from keraslstm.codec.model import BalancedLossCodec
 from keraslstm.codec.training import (
     RESUME_WARMUP,
+    entropy_priors,
     gate_saturation,
     held_out_quality,
     iteration_profile,
@@ -170,3 +171,38 @@ def test_gate_saturation_counts_the_gates_stuck_at_0_and_1_per_layer_and_iterati
         assert 0 < np.mean(gate == 0.0) and 0 < np.mean(gate == 1.0)  # units of both kinds
     with pytest.raises(ValueError, match="at least 16 pixels a side"):
         gate_saturation(model, {"small": images["a"][:8, :8]})
+
+
+def test_priors_saved_beside_weights_load_with_them(tmp_path, monkeypatch):
+    from keraslstm.codec import entropy
+    from keraslstm.codec.api import encode_progressive
+    from keraslstm.codec.weights import fingerprint, priors_path, save_model
+
+    monkeypatch.setattr(entropy, "PRIORS", {})
+    model, images = _tiny_model(), _images()
+    weights = save_model(model, tmp_path / "tiny.weights.h5")
+    priors = entropy_priors(model, images, 2, out=priors_path(weights))
+    codes = [encode_progressive(model, image, 2, reconstructions=False)[0] for image in images]
+    np.testing.assert_array_equal(priors, entropy.estimate_priors(codes))
+    assert np.load(tmp_path / "tiny.priors.npy").dtype == np.uint8
+    entropy.PRIORS.clear()
+    loaded = load_model(weights)  # registers the priors beside the weights, by fingerprint
+    np.testing.assert_array_equal(entropy.PRIORS[fingerprint(loaded)], priors)
+    entropy.PRIORS.clear()
+    load_model(weights)  # a cached model: its priors are registered again all the same
+    np.testing.assert_array_equal(entropy.PRIORS[fingerprint(loaded)], priors)
+    broken = save_model(model, tmp_path / "broken.weights.h5")
+    for content, message in (
+        (np.zeros((3, 2)), "priors are counts of shape"),
+        (np.array(["a"] * 12).reshape(6, 2), "priors must be numbers"),
+    ):
+        np.save(priors_path(broken), content)
+        with pytest.raises(CodecError, match=rf"broken.priors.npy: {message}"):
+            load_model(broken)
+    priors_path(broken).write_bytes(b"not numpy")
+    with pytest.raises(CodecError, match=r"broken.priors.npy: "):
+        load_model(broken)
+    np.savez(tmp_path / "archive.npz", priors)
+    (tmp_path / "archive.npz").rename(priors_path(broken))
+    with pytest.raises(CodecError, match=r"broken.priors.npy: not one array"):
+        load_model(broken)

@@ -1,10 +1,11 @@
-"""Command line of the LSTM image codec: compress, decompress, info, evaluate, train.
+"""Command line of the LSTM image codec: compress, decompress, info, evaluate, train, priors.
 
 python -m keraslstm.codec compress IN.png OUT.klc --bpp 0.25
 python -m keraslstm.codec decompress IN.klc OUT.png [--partial]
 python -m keraslstm.codec info IN.klc
 python -m keraslstm.codec evaluate FOLDER|bundled [--bpp 0.125 0.25 0.5 1 2]
 python -m keraslstm.codec train --steps N --data bundled|FOLDER|tfds:NAME --out W.weights.h5
+python -m keraslstm.codec priors --data bundled [FOLDER ...] [--weights W.weights.h5]
 
 Only the standard library is imported here at start-up: `--help`, argument errors and `info`
 never load Keras or TensorFlow; the commands that need the model import it when they run.
@@ -144,6 +145,24 @@ def _train(args):
     )
 
 
+def _priors(args):
+    import json
+
+    from keraslstm.codec.training import entropy_priors, training_images
+    from keraslstm.codec.weights import DEFAULT_WEIGHTS, _sidecar, load_model, priors_path
+
+    weights = Path(args.weights or DEFAULT_WEIGHTS)
+    images = [image for source in args.data for image in training_images(source)]
+    out = priors_path(weights)
+    priors = entropy_priors(load_model(weights), images, args.iterations, out=out)
+    # the sidecar records how the priors were made, beside how the weights were trained
+    info = json.loads(_sidecar(weights).read_text())
+    info["priors"] = dict(data=args.data, photos=len(images), iterations=args.iterations,
+                          contexts=int((priors.sum(axis=1) > 0).sum()))  # fmt: skip
+    _sidecar(weights).write_text(json.dumps(info, indent=2) + "\n")
+    _say(args, f"wrote {out}: {info['priors']['contexts']} contexts from {len(images)} photos")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: the problem and where to read the usage (exit status 2)."""
 
@@ -184,7 +203,11 @@ def parser():
     rate = c.add_mutually_exclusive_group(required=True)
     rate.add_argument("--bpp", type=float, help="largest real bits per pixel of the file")
     rate.add_argument("--iterations", type=int, help="number of iterations (0.125 bpp each)")
-    c.add_argument("--lossless", default="auto", choices=["auto", "none", "zlib", "lzma"])
+    c.add_argument(
+        "--lossless",
+        default="auto",
+        choices=["auto", "none", "zlib", "lzma", "range", "range-priors"],
+    )
     c.set_defaults(run=_compress)
     d = sub.add_parser("decompress", parents=[quiet], help=".klc -> image")
     d.add_argument("input")
@@ -228,6 +251,14 @@ def parser():
     t.add_argument("--loss", default="l1", choices=["l1", "smooth_l1"])
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(run=_train)
+    r = sub.add_parser(
+        "priors",
+        parents=[quiet],
+        help="the range coder's priors for the weights (--weights), from training photos",
+    )
+    r.add_argument("--data", nargs="+", default=["bundled"], help="bundled and/or folders")
+    r.add_argument("--iterations", type=int, default=8, help="iterations of codes counted")
+    r.set_defaults(run=_priors)
     return p
 
 

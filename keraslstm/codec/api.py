@@ -32,6 +32,7 @@ from keraslstm.codec.fileformat import (
     pack,
     read_header,
     real_bpp,
+    stage_named,
     unpack,
 )
 
@@ -193,10 +194,11 @@ def _block_errors(target, reconstruction, stride):
     return error.reshape(h // stride, stride, w // stride, stride).mean(axis=(1, 3))
 
 
-def _encode_for_budget(model, image, budget_bits, max_iterations, progress=None):
+def _encode_for_budget(model, image, budget_bits, max_iterations, progress=None, priors=None):
     """Run the encoder tile by tile until each tile's estimated coded size passes its share of
     `budget_bits` (all `max_iterations` when `budget_bits` is None).
 
+    `priors`: the range coder's starting counts, as the file will use them (None: zeros).
     Returns (codes, gains, channels): int8 codes per iteration over the whole code grid, the
     error each iteration removes from each block, and the original channel count. A tile stops
     after the iteration whose estimate crosses its share: that one is the partial candidate.
@@ -222,7 +224,7 @@ def _encode_for_budget(model, image, budget_bits, max_iterations, progress=None)
             else budget_bits * target_array[..., 0].size / padded[..., 0].size
         )
         estimate = entropy.ContextModel(
-            (code[0].stop - code[0].start, code[1].stop - code[1].start, model.bits)
+            (code[0].stop - code[0].start, code[1].stop - code[1].start, model.bits), priors
         )
         error, spent = _block_errors(target_array, 0.0, stride), 0.0
         for k in range(max_iterations):
@@ -243,15 +245,15 @@ def _encode_for_budget(model, image, budget_bits, max_iterations, progress=None)
     return codes[: min(reached)], gains[: min(reached)], channels
 
 
-def _choose_rate(codes, gains, budget_bits):
+def _choose_rate(codes, gains, budget_bits, priors=None):
     """(whole iterations, partial code or None, encoded payload bytes) filling `budget_bits`.
 
     Whole iterations while they fit (by the real coded size), then a partial iteration over the
     blocks of largest gain, grown or shrunk by the real size until it lands in
-    [FILL * budget, budget].
+    [FILL * budget, budget]. `priors`: the range coder's starting counts (None: zeros).
     """
     shape = codes[0].shape
-    prefix = entropy.Encoder(shape)
+    prefix = entropy.Encoder(shape, priors)
     whole = 0
     while whole < len(codes):
         longer = prefix.clone().add(codes[whole])
@@ -292,8 +294,8 @@ def _choose_rate(codes, gains, budget_bits):
     return best
 
 
-def _header(model, image_shape, channels, iterations, lossless, partial=0):
-    from keraslstm.codec.weights import fingerprint
+def _header(model, image_shape, channels, iterations, lossless, partial=0, fingerprint=None):
+    from keraslstm.codec import weights
 
     return Header(
         image_shape[0],
@@ -303,19 +305,26 @@ def _header(model, image_shape, channels, iterations, lossless, partial=0):
         lossless,
         model.bits,
         model.stride,
-        fingerprint(model),
+        fingerprint or weights.fingerprint(model),
         partial,
     )
 
 
-def _stage(lossless):
-    """The stage name for `compress`'s `lossless` ("auto": the range coder)."""
+def _stage(lossless, fingerprint):
+    """(stage name, the range coder's priors or None) for `compress`'s `lossless` ("auto": the
+    range coder, from the priors of the model with this fingerprint when they are loaded)."""
+    priors = entropy.PRIORS.get(fingerprint)
     if lossless == "auto":
-        return "range"
+        return ("range", None) if priors is None else ("range-priors", priors)
     if lossless not in LOSSLESS:
         valid = ", ".join(map(repr, ("auto", *LOSSLESS)))
         raise CodecError(f"Unknown lossless stage {lossless!r}; valid: {valid}")
-    return lossless
+    if lossless == "range-priors" and priors is None:
+        raise CodecError(
+            "lossless='range-priors' needs the model's priors: load weights that ship with a "
+            ".priors.npy file, or register some with entropy.register_priors"
+        )
+    return lossless, priors if lossless == "range-priors" else None
 
 
 def compress(
@@ -330,15 +339,18 @@ def compress(
     """A `.klc` file (bytes) of `image`: between 95% and 100% of `bpp` bits per pixel (whole
     iterations, then a partial one over the blocks that gain most), or exactly `iterations`.
 
-    `lossless`: "auto" (= "range", the context-adaptive range coder) or "none" / "zlib" /
-    "lzma" (progressive files: a cut file decodes its whole iterations). `progress(done, total)`
+    `lossless`: "auto" (the context-adaptive range coder: "range-priors" when the model's
+    priors are loaded, as `load_model` does for weights with a `.priors.npy` beside them, else
+    "range"), "range", "range-priors", or "none" / "zlib" / "lzma" (progressive files: a cut
+    file decodes its whole iterations). `progress(done, total)`
     is called after each tile. With `reconstruction=True`, returns (bytes, the float (H, W, 3)
     image in [0, 1] that the decoder will make).
     """
-    from keraslstm.codec.weights import load_model
+    from keraslstm.codec.weights import fingerprint, load_model
 
     model = model or load_model()
-    stage = _stage(lossless)
+    model_fingerprint = fingerprint(model)  # hashes every weight: once per file
+    stage, priors = _stage(lossless, model_fingerprint)
     if (bpp is None) == (iterations is None):
         raise CodecError("give exactly one of bpp and iterations")
     if iterations is not None and not 1 <= iterations <= model.iterations:
@@ -349,10 +361,11 @@ def compress(
     check_pixels(height, width)
     if iterations is not None:
         codes, _, channels = _encode_for_budget(model, image, None, iterations, progress)
-        data = pack(_header(model, (height, width), channels, iterations, stage), codes)
+        header = _header(model, (height, width), channels, iterations, stage, 0, model_fingerprint)
+        data = pack(header, codes)
         whole, partial = codes, False
     else:
-        budget = bpp * height * width - 8 * HEADER_SIZE
+        budget = bpp * height * width - 8 * HEADER_SIZE - stage_named(stage).overhead_bits
         smallest = (8 * HEADER_SIZE + 64) / (height * width)
         if budget < 64:  # not even a few blocks of one iteration
             raise CodecError(
@@ -360,11 +373,11 @@ def compress(
                 f"least {smallest:.4f} bpp (header and one block)"
             )
         codes, gains, channels = _encode_for_budget(
-            model, image, budget, model.iterations, progress
+            model, image, budget, model.iterations, progress, priors
         )
-        if stage != "range":  # estimate with the range coder's sizes, then pay the stage's
+        if not stage.startswith("range"):  # estimate with the range coder, pay the stage's
             budget = budget * 0.9
-        k, partial_code, _ = _choose_rate(codes, gains, budget)
+        k, partial_code, _ = _choose_rate(codes, gains, budget, priors)
         whole = codes[:k] + ([] if partial_code is None else [partial_code])
         if not whole:
             raise CodecError(
@@ -373,7 +386,8 @@ def compress(
             )
         partial = partial_code is not None
         sent = int((partial_code[..., 0] != 0).sum()) if partial else 0
-        data = pack(_header(model, (height, width), channels, k, stage, sent), whole)
+        header = _header(model, (height, width), channels, k, stage, sent, model_fingerprint)
+        data = pack(header, whole)
         if real_bpp(data, height, width) > bpp:
             raise CodecError(f"rate control overshot {bpp} bpp with the {stage} stage; use 'auto'")
     if reconstruction:

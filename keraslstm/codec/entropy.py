@@ -1,4 +1,4 @@
-"""Context-adaptive range coding of the codec's binary codes (the `.klc` version-2 payload).
+"""Context-adaptive range coding of the codec's binary codes (the `.klc` payload, versions 2-3).
 
 Each iteration's code is a (rows, columns, bits) array of signs, one 32-bit vector per 16x16
 pixel block. Neighbouring blocks in flat regions get identical vectors, and a bit often repeats
@@ -14,7 +14,11 @@ whole-array numpy steps:
   iteration;
 * each context keeps adaptive counts of zeros and ones (halved when large, as CABAC adapts),
   updated after every channel of every step; the probability of a one is
-  (ones + 0.4) / (zeros + ones + 0.8).
+  (ones + 0.4) / (zeros + ones + 0.8). The counts start at zero, or (stage `range-priors`,
+  format version 3) from *priors*: each context's share of ones on training photos, as counts
+  summing to 64 (`estimate_priors`). A file at 0.25 bpp holds too few bits for the counts to
+  learn much, so knowing them beforehand saves bits; the priors belong to the weights that made
+  the codes and ship beside them (`PRIORS`, by the model's fingerprint).
 
 Encoder and decoder run the same function, `_code`, with a `coder` callback that either encodes
 known bits or decodes them, so the two cannot drift apart; all probabilities are float64 numpy
@@ -29,7 +33,20 @@ No keras import: `fileformat` and the CLI's `info` use this module without Tenso
 
 import numpy as np
 
-__all__ = ["ContextModel", "Encoder", "encode", "decode", "position_costs", "code_length", "STEPS"]
+__all__ = [
+    "ContextModel",
+    "Encoder",
+    "encode",
+    "decode",
+    "position_costs",
+    "code_length",
+    "estimate_priors",
+    "check_priors",
+    "register_priors",
+    "priors_digest",
+    "PRIORS",
+    "STEPS",
+]
 
 # (row offset, column offset, spacing) of each step; together they cover every position once.
 STEPS = ((0, 0, 4), (2, 2, 4), (0, 2, 4), (2, 0, 4), (1, 1, 2), (0, 1, 2), (1, 0, 2))
@@ -38,6 +55,10 @@ _PRIOR = 0.4  # Krichevsky-Trofimov-like pseudo-count
 _HALVE_AT = 255  # counts of a context are halved when their sum passes this: adapts to change
 # context = step (7) x neighbour sum (17) x matched-neighbour vote (17) x previous bit (3)
 _CONTEXTS = len(STEPS) * 17 * 17 * 3
+PRIOR_STRENGTH = 64  # counts of a seen context in `estimate_priors`: a quarter of _HALVE_AT
+# Prior counts by the 8-byte fingerprint of the model whose codes they describe; the codec's
+# weights module registers the priors that ship beside a weights file when it loads it.
+PRIORS = {}
 
 
 def _positions(rows, cols, step):
@@ -56,17 +77,58 @@ def _shift(array, dy, dx, spacing):
     return out
 
 
+def check_priors(priors):
+    """`priors` as read-only float64 counts, or a ValueError that names what is wrong.
+
+    Row `((step * 17 + neighbour sum + 8) * 17 + vote + 8) * 3 + previous bit + 1` holds a
+    context's (zeros, ones): the layout a `.priors.npy` file keeps.
+    """
+    array = np.asarray(priors)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"priors must be numbers, got an array of {array.dtype}")
+    if array.shape != (_CONTEXTS, 2):
+        raise ValueError(f"priors are counts of shape ({_CONTEXTS}, 2), got {array.shape}")
+    counts = array.astype(np.float64)
+    whole = np.isfinite(counts).all() and (counts == np.round(counts)).all()
+    if not whole or (counts < 0).any():
+        raise ValueError("priors must be whole non-negative counts")
+    if counts.sum(axis=1).max() > _HALVE_AT:
+        raise ValueError(f"prior counts of a context must sum to at most {_HALVE_AT}")
+    counts.setflags(write=False)  # the registry's counts never change as files are coded
+    return counts
+
+
+def register_priors(fingerprint, priors):
+    """Make `priors` the starting counts for files of the model with this 8-byte fingerprint."""
+    if not isinstance(fingerprint, bytes) or len(fingerprint) != 8:
+        raise ValueError(f"a model's fingerprint is 8 bytes, got {fingerprint!r}")
+    PRIORS[fingerprint] = check_priors(priors)
+
+
+def priors_digest(priors):
+    """4 bytes that tell one set of prior counts from another (stored in `range-priors` files)."""
+    import hashlib
+
+    counts = np.asarray(check_priors(priors), "<i8")
+    return hashlib.sha256(counts.tobytes()).digest()[:4]
+
+
 class ContextModel:
     """The adaptive context model's state (counts, the previous iteration's code) for one
-    code grid of `shape` (rows, cols, bits); `iteration(coder, mask)` codes one iteration."""
+    code grid of `shape` (rows, cols, bits); `iteration(coder, mask)` codes one iteration.
 
-    def __init__(self, shape):
+    The counts start from `priors` (see `estimate_priors`) or at zero; they are halved when a
+    context's sum passes `halve_at` (None: never, to count a training set exactly).
+    """
+
+    def __init__(self, shape, priors=None, halve_at=_HALVE_AT):
         self.shape = tuple(shape)
-        self.counts = np.zeros((_CONTEXTS, 2))
+        self.counts = np.zeros((_CONTEXTS, 2)) if priors is None else check_priors(priors).copy()
         self.previous = np.zeros(self.shape, np.int8)
+        self.halve_at = halve_at
 
     def copy(self):
-        twin = ContextModel(self.shape)
+        twin = ContextModel(self.shape, halve_at=self.halve_at)
         twin.counts, twin.previous = self.counts.copy(), self.previous.copy()
         return twin
 
@@ -101,8 +163,9 @@ class ContextModel:
                 probability = (table[:, 1] + _PRIOR) / (table[:, 0] + table[:, 1] + 2 * _PRIOR)
                 symbols = np.asarray(coder(probability, (step, c)), dtype=np.int64)
                 np.add.at(counts, (context, symbols), 1)
-                big = counts.sum(axis=1) > _HALVE_AT
-                counts[big] = np.floor(counts[big] / 2)
+                if self.halve_at is not None:
+                    big = counts.sum(axis=1) > self.halve_at
+                    counts[big] = np.floor(counts[big] / 2)
                 signs[:, c] = 2 * symbols - 1
                 matching &= nb == signs[None, :, c]
             block = np.zeros(sent.shape + (bits,), np.int8)
@@ -136,11 +199,11 @@ def _family():
 class Encoder:
     """A range coder fed iteration by iteration; `clone()` lets a rate search try endings."""
 
-    def __init__(self, shape):
+    def __init__(self, shape, priors=None):
         import constriction
 
         self.coder = constriction.stream.queue.RangeEncoder()
-        self.model = ContextModel(shape)
+        self.model = ContextModel(shape, priors)
 
     def clone(self):
         twin = object.__new__(Encoder)
@@ -175,20 +238,21 @@ def _column(source, index):
     return source(step)[:, c]
 
 
-def encode(codes, masks=None):
+def encode(codes, masks=None, priors=None):
     """Bytes of a range-coded stream of `codes` (arrays of signs, one per iteration).
 
-    `masks[t]` (bool (rows, cols) or None) says which positions of iteration t are sent.
+    `masks[t]` (bool (rows, cols) or None) says which positions of iteration t are sent;
+    `priors` are the starting counts (None: zeros), which the decoder must be given too.
     """
     codes = [np.asarray(c) for c in codes]
     masks = list(masks or [None] * len(codes))
-    encoder = Encoder(codes[0].shape)
+    encoder = Encoder(codes[0].shape, priors)
     for code, mask in zip(codes, masks, strict=True):
         encoder.add(code, mask)
     return encoder.bytes()
 
 
-def decode(data, shape, iterations, sent=None):
+def decode(data, shape, iterations, sent=None, priors=None):
     """The codes (int8 signs, 0 where unsent) and masks of a stream written by `encode`.
 
     `sent[t]` is the number of positions sent in iteration t (None: all). Raises ValueError for a
@@ -203,7 +267,7 @@ def decode(data, shape, iterations, sent=None):
     family = _family()
     sent = list(sent or [None] * iterations)
     rows, cols = shape[:2]
-    model = ContextModel(shape)
+    model = ContextModel(shape, priors)
     codes, masks = [], []
     for t, count in enumerate(sent):
         mask = None
@@ -221,12 +285,12 @@ def decode(data, shape, iterations, sent=None):
     return codes, masks
 
 
-def position_costs(codes, masks=None):
+def position_costs(codes, masks=None, priors=None):
     """Ideal cost in bits (the sum of -log2 p over its bits) of every position of every
     iteration under the context model, as (rows, cols) float arrays (no range coder runs)."""
     codes = [np.asarray(c) for c in codes]
     masks = list(masks or [None] * len(codes))
-    model = ContextModel(codes[0].shape)
+    model = ContextModel(codes[0].shape, priors)
     return [_iteration_costs(model, code, mask) for code, mask in zip(codes, masks, strict=True)]
 
 
@@ -252,6 +316,25 @@ def _iteration_costs(model, code, mask=None):
     return costs
 
 
-def code_length(codes, masks=None):
-    """Ideal length in bits of the iterations of `encode(codes, masks)` (masks not counted)."""
-    return float(sum(c.sum() for c in position_costs(codes, masks)))
+def code_length(codes, masks=None, priors=None):
+    """Ideal length in bits of the iterations of `encode(codes, masks, priors)` (no masks)."""
+    return float(sum(c.sum() for c in position_costs(codes, masks, priors)))
+
+
+def estimate_priors(photos_codes, strength=PRIOR_STRENGTH):
+    """Prior counts for `ContextModel` from training photos' codes (one list of iteration
+    codes per photo): each context's share of ones, smoothed by half a count, as whole counts
+    summing to `strength`; contexts the photos never reach get none. int64 (contexts, 2)."""
+    if not 1 <= strength <= _HALVE_AT:
+        raise ValueError(f"strength must be between 1 and {_HALVE_AT}, got {strength}")
+    totals = np.zeros((_CONTEXTS, 2))
+    for codes in photos_codes:
+        model = ContextModel(np.shape(codes[0]), halve_at=None)
+        for code in codes:
+            _iteration_costs(model, np.asarray(code))
+        totals += model.counts
+    if not totals.any():
+        raise ValueError("estimate_priors needs at least one photo's codes")
+    seen = totals.sum(axis=1)
+    ones = np.round(strength * (totals[:, 1] + 0.5) / (seen + 1.0))
+    return (np.stack([strength - ones, ones], axis=1) * (seen > 0)[:, None]).astype(np.int64)

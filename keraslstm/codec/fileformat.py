@@ -1,20 +1,26 @@
 """The `.klc` file format: a fixed header, then the bits of every iteration in order.
 
-Version 2 (written now). Header (29 bytes, big-endian): magic `KLC`, version (2), height, width
-(2 bytes each), channels (1 or 3), whole iterations, entropy stage (the byte of its `Stage`
-in `STAGES`: 0 none, 1 zlib, 2 lzma, 3 range), bits per code position, stride (pixels per code position along a side), the 8-byte
-fingerprint of the model that wrote it, the number of code positions (16x16 blocks) sent in a
-*partial* last iteration (4 bytes; 0: none), and the CRC-32 of the raw payload (4 bytes).
+Version 3 (written now, whatever the stage). Header (29 bytes, big-endian): magic `KLC`,
+version (3), height, width (2 bytes each), channels (1 or 3), whole iterations, entropy stage
+(the byte of its `Stage` in `STAGES`: 0 none, 1 zlib, 2 lzma, 3 range, 4 range-priors), bits per
+code position, stride (pixels per code position along a side), the 8-byte fingerprint of the
+model that wrote it, the number of code positions (16x16 blocks) sent in a *partial* last
+iteration (4 bytes; 0: none), and the CRC-32 of the raw payload (4 bytes).
 The raw payload is the packed sign bits of iteration 1, 2, ..., then, if a partial iteration
 follows, its block mask (one bit per code position, row-major) and the packed bits of the sent
-positions only. Stage `range` (the default) codes all of it with the context-adaptive range
-coder of `entropy.py` (mask first); the decoder checks the CRC, so a damaged or cut range-coded
-stream is an error, never a wrong image. Stages none / zlib / lzma wrap the raw payload as one
-stream; a cut stream still yields the bytes it holds (zlib and xz both decode up to the cut,
-less a few bytes of lookahead), and a payload that stops after k whole iterations is a valid
-lower-quality image when read with `partial=True` (progressive decoding).
+positions only. Stage `range` codes all of it with the context-adaptive range coder of
+`entropy.py` (mask first); the decoder checks the CRC, so a damaged or cut range-coded stream is
+an error, never a wrong image. Stage `range-priors` (the default where the model's priors are
+loaded) is the same coder with its counts starting from priors that belong to the model that
+wrote the file (`entropy.PRIORS`, found by the header's fingerprint); its payload starts with
+the priors' 4-byte digest, so a file never decodes with other priors. Stages none / zlib / lzma
+wrap the raw payload as one stream; a cut stream still yields the bytes it holds (zlib and xz
+both decode up to the cut, less a few bytes of lookahead), and a payload that stops after k
+whole iterations is a valid lower-quality image when read with `partial=True` (progressive
+decoding).
 
-Version 1 (still read): a 21-byte header without the last two fields; no partial iteration.
+Version 2 (still read): the same header and stages 0-3. Version 1 (still read): a 21-byte
+header without the last two fields; no partial iteration.
 
 Reading is bomb-proof: the header is checked for plausibility (pixel count at most `MAX_PIXELS`)
 before any payload work, and a lossless stream is never inflated past the size the header
@@ -46,7 +52,7 @@ __all__ = [
 ]
 
 MAGIC = b"KLC"
-VERSION = 2
+VERSION = 3
 _HEADER_V1 = struct.Struct(">3sBHHBBBBB8s")
 _HEADER = struct.Struct(">3sBHHBBBBB8sII")
 HEADER_SIZE = _HEADER.size
@@ -78,7 +84,7 @@ class Header:
     stride: int
     fingerprint: bytes
     partial: int = 0  # code positions sent in a partial last iteration (0: none)
-    checksum: int = 0  # CRC-32 of the raw payload (version 2)
+    checksum: int = 0  # CRC-32 of the raw payload (version 2 on)
     version: int = VERSION
 
     @property
@@ -153,8 +159,8 @@ def read_header(data):
     if data[:3] != MAGIC:
         raise CodecError(f"not a .klc file: it starts with {bytes(data[:3])!r}, not {MAGIC!r}")
     version = data[3]
-    if version not in (1, 2):
-        raise CodecError(f"unknown .klc version {version}; this keraslstm reads versions 1 and 2")
+    if version not in (1, 2, 3):
+        raise CodecError(f"unknown .klc version {version}; this keraslstm reads versions 1 to 3")
     if version == 1:
         fields, (partial, checksum) = _HEADER_V1.unpack(data[: _HEADER_V1.size]), (0, 0)
     elif len(data) < _HEADER.size:
@@ -254,6 +260,7 @@ class StreamStage:
     """
 
     since_version = 1  # the first format version that knows this stage
+    overhead_bits = 0  # bits written beyond the stream that rate control sizes
 
     def encode(self, header, codes, raw):
         """The file's payload for the raw payload `raw` (the codes are in it already)."""
@@ -386,13 +393,19 @@ class RangeStage:
 
     name, byte = "range", 3
     since_version = 2
+    overhead_bits = 0  # bits the stage writes beyond the range-coded stream
+
+    def priors(self, header):
+        """The coder's starting counts for this file (None: zeros)."""
+        return None
 
     def encode(self, header, codes, raw):
         from keraslstm.codec import entropy
 
         codes = [np.asarray(b).reshape(header.code_shape) for b in codes]
         partial_mask = [codes[-1][..., 0] != 0] if header.partial else []
-        return entropy.encode(codes, [None] * header.iterations + partial_mask)
+        masks = [None] * header.iterations + partial_mask
+        return entropy.encode(codes, masks, self.priors(header))
 
     def decode(self, header, body, partial):
         from keraslstm.codec import entropy
@@ -407,8 +420,9 @@ class RangeStage:
                 "the header promises"
             )
         sent = [None] * header.iterations + ([header.partial] if header.partial else [])
+        priors = self.priors(header)  # a missing model's priors is not a corrupt file
         try:
-            codes, _ = entropy.decode(body, header.code_shape, len(sent), sent)
+            codes, _ = entropy.decode(body, header.code_shape, len(sent), sent, priors)
         except (ValueError, RuntimeError, AssertionError) as error:  # constriction asserts
             raise CodecError(f"corrupt .klc payload: {error}") from None
         if zlib.crc32(_raw_payload(header, codes)) != header.checksum:
@@ -420,8 +434,50 @@ class RangeStage:
         return header, [np.asarray(c, np.float32) for c in codes]
 
 
+class PriorRangeStage(RangeStage):
+    """Stage 4 (format version 3 on): stage 3 with the coder's counts starting from the priors
+    of the model that wrote the file (`entropy.PRIORS`, by the header's fingerprint; they ship
+    beside its weights), so the first bits of a small file are not spent teaching the coder."""
+
+    name, byte = "range-priors", 4
+    since_version = 3
+    overhead_bits = 32  # the priors' digest, first: a file never decodes with other priors
+
+    def priors(self, header):
+        from keraslstm.codec import entropy
+
+        priors = entropy.PRIORS.get(bytes(header.fingerprint))
+        if priors is None:
+            raise CodecError(
+                f"this file's range coder starts from the priors of model "
+                f"{header.fingerprint.hex()}, and none are loaded for it: load that model's "
+                "weights with the .priors.npy file that ships beside them"
+            )
+        return priors
+
+    def encode(self, header, codes, raw):
+        from keraslstm.codec import entropy
+
+        return entropy.priors_digest(self.priors(header)) + super().encode(header, codes, raw)
+
+    def decode(self, header, body, partial):
+        from keraslstm.codec import entropy
+
+        loaded = entropy.priors_digest(self.priors(header))
+        if body[:4] != loaded:
+            raise CodecError(
+                f"this file's range coder starts from priors with digest {body[:4].hex()}, but "
+                f"those loaded for model {header.fingerprint.hex()} have digest {loaded.hex()}: "
+                "load the .priors.npy the file was written with"
+            )
+        return super().decode(header, body[4:], partial)
+
+
 # The lossless stages by the byte that the header stores; a new stage is one class here.
-STAGES = {stage.byte: stage for stage in (NoStage(), ZlibStage(), LzmaStage(), RangeStage())}
+STAGES = {
+    stage.byte: stage
+    for stage in (NoStage(), ZlibStage(), LzmaStage(), RangeStage(), PriorRangeStage())
+}
 LOSSLESS = tuple(stage.name for _, stage in sorted(STAGES.items()))
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "held_out_quality",
     "iteration_profile",
     "gate_saturation",
+    "entropy_priors",
 ]
 
 
@@ -309,3 +310,21 @@ def gate_saturation(model, images=None, size=256, share=0.01):
         for _, cell in cells:
             del cell.lstm_update
     return shares
+
+
+def entropy_priors(model, images, iterations=8, out=None):
+    """The range coder's prior counts for `model`'s codes of `images` (training photos, never
+    the evaluation photos) over its first `iterations`; with `out` (the weights' `.priors.npy`,
+    `weights.priors_path`) they are saved as uint8 and registered for the model."""
+    from keraslstm.codec import entropy
+    from keraslstm.codec.api import encode_progressive
+    from keraslstm.codec.weights import fingerprint
+
+    codes = [
+        encode_progressive(model, image, iterations, reconstructions=False)[0] for image in images
+    ]
+    priors = entropy.estimate_priors(codes)
+    if out is not None:
+        np.save(out, priors.astype(np.uint8), allow_pickle=False)
+        entropy.register_priors(fingerprint(model), priors)
+    return priors

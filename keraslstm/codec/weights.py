@@ -1,7 +1,9 @@
 """Shipped codec weights: `load_model()` returns the pretrained `ResidualLSTMCodec`.
 
 A weights file `NAME.weights.h5` sits next to `NAME.json`, which holds the model's config and
-how it was trained (command, steps, data, seconds).
+how it was trained (command, steps, data, seconds), and may have `NAME.priors.npy`: the range
+coder's prior counts for these weights' codes (`training.entropy_priors`), registered by their
+fingerprint when the weights load, so files written with them (stage `range-priors`) decode.
 """
 
 import functools
@@ -14,7 +16,14 @@ import numpy as np
 from keraslstm.codec.fileformat import CodecError
 from keraslstm.codec.model import ResidualLSTMCodec
 
-__all__ = ["DEFAULT_WEIGHTS", "fingerprint", "load_model", "save_model", "model_info"]
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "fingerprint",
+    "load_model",
+    "save_model",
+    "model_info",
+    "priors_path",
+]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default.weights.h5"
 
@@ -38,6 +47,11 @@ def _sidecar(path):
     return Path(str(path).removesuffix(".weights.h5") + ".json")
 
 
+def priors_path(path=DEFAULT_WEIGHTS):
+    """Where the range coder's priors for the weights at `path` live: `NAME.priors.npy`."""
+    return Path(str(path).removesuffix(".weights.h5") + ".priors.npy")
+
+
 def model_info(path=DEFAULT_WEIGHTS):
     """The JSON sidecar of a weights file: model config and training record."""
     sidecar = _sidecar(path)
@@ -55,12 +69,35 @@ def _load(path):
     model = ResidualLSTMCodec(**info["config"])
     model.build((None, model.stride * 2, model.stride * 2, 3))
     model.load_weights(path)
-    return model
+    return model, fingerprint(model)
+
+
+def _read_priors(path):
+    try:
+        priors = np.load(path, allow_pickle=False)
+        if not isinstance(priors, np.ndarray):
+            priors.close()
+            raise ValueError("not one array (an .npz archive?)")
+        from keraslstm.codec.entropy import check_priors
+
+        return check_priors(priors)
+    except (ValueError, OSError, EOFError) as error:
+        raise CodecError(f"{path}: {error}") from None
 
 
 def load_model(path=None):
-    """The codec stored at `path` (default: the pretrained weights shipped with the package)."""
-    return _load(str(Path(path or DEFAULT_WEIGHTS).resolve()))
+    """The codec stored at `path` (default: the pretrained weights shipped with the package).
+
+    The `.priors.npy` beside the weights, if any, is (re)registered for the model's fingerprint
+    on every call, so files written with those priors decode.
+    """
+    path = str(Path(path or DEFAULT_WEIGHTS).resolve())
+    model, model_fingerprint = _load(path)
+    if priors_path(path).exists():
+        from keraslstm.codec import entropy
+
+        entropy.register_priors(model_fingerprint, _read_priors(priors_path(path)))
+    return model
 
 
 def save_model(model, path, **training):
