@@ -63,11 +63,16 @@ def psnr(a, b, max_val=1.0):
         return _result(10.0 * np.log10(max_val**2 / mse), single)
 
 
-def _gaussian_filter_valid(x):
-    """Filter (N, H, W, C) with the normalised 11x11 Gaussian, keeping only full windows."""
+def ssim_window():
+    """The taps of SSIM's separable window: the normalised 11-tap Gaussian of sigma 1.5."""
     coords = np.arange(_WINDOW) - (_WINDOW - 1) / 2
     g = np.exp(-0.5 * coords**2 / _SIGMA**2)
-    g /= g.sum()
+    return g / g.sum()
+
+
+def _gaussian_filter_valid(x):
+    """Filter (N, H, W, C) with the normalised 11x11 Gaussian, keeping only full windows."""
+    g = ssim_window()
     x = ndimage.correlate1d(x, g, axis=1, mode="constant")
     x = ndimage.correlate1d(x, g, axis=2, mode="constant")
     r = _WINDOW // 2

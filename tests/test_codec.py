@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from keras import ops
 from PIL import Image
+from scipy import ndimage
 
+from keraslstm import metrics
 from keraslstm.codec import (
     CodecError,
     ResidualLSTMCodec,
@@ -26,7 +28,7 @@ from keraslstm.codec import (
 )
 from keraslstm.codec.__main__ import main as cli
 from keraslstm.codec.fileformat import HEADER_SIZE, read_header, unpack
-from keraslstm.codec.model import shape_table, smooth_l1
+from keraslstm.codec.model import differentiable_ms_ssim, shape_table, smooth_l1
 from keraslstm.codec.weights import fingerprint
 
 # the shipped 2,717-step weights, codec v3 with their priors (mean of 3 photos); README states it
@@ -64,13 +66,21 @@ def test_patch_shapes_and_bits_per_iteration():
 
 
 @pytest.mark.parametrize(
-    "options", [dict(decoder="recovery"), dict(gate="sigmoid", gamma=0.5), dict(loss="smooth_l1")]
+    "options",
+    [
+        dict(decoder="recovery"),
+        dict(gate="sigmoid", gamma=0.5),
+        dict(loss="smooth_l1"),
+        dict(gain="learned"),
+        dict(loss="ms_ssim_l1"),
+    ],
 )
 def test_options_train_and_lower_the_loss(options):
     keras.utils.set_random_seed(0)
     model = ResidualLSTMCodec(**{**TINY, **options})
     model.compile(keras.optimizers.Adam(2e-3))
-    x = np.random.default_rng(0).random((8, 32, 32, 3)).astype("float32")
+    side = 48 if options.get("loss") == "ms_ssim_l1" else 32  # 3 MS-SSIM scales need 41 px
+    x = np.random.default_rng(0).random((8, side, side, 3)).astype("float32")
     losses = model.fit(x, epochs=6, batch_size=8, verbose=0).history["loss"]
     assert losses[-1] < losses[0]
 
@@ -80,6 +90,8 @@ def test_bad_options_are_named():
         ResidualLSTMCodec(**{**TINY, "decoder": "pixelshuffle"})
     with pytest.raises(ValueError, match="Unknown loss 'l2'"):
         ResidualLSTMCodec(**{**TINY, "loss": "l2"})
+    with pytest.raises(ValueError, match="Unknown gain 'fixed'"):
+        ResidualLSTMCodec(**{**TINY, "gain": "fixed"})
     with pytest.raises(ValueError, match="downsamples by 16 but the decoder upsamples by 8"):
         ResidualLSTMCodec(decoder_filters=(16, 16, 16))
 
@@ -380,10 +392,75 @@ def test_gamma_scales_the_previous_reconstruction():
     rng = np.random.default_rng(0)
     bits = np.sign(rng.normal(size=(1, 2, 2, 32))).astype("float32")
     previous = rng.random((1, 32, 32, 3)).astype("float32")
-    with_gamma = ops.convert_to_numpy(scaled.decode_step(bits, previous, None)[0])
-    without = ops.convert_to_numpy(additive.decode_step(bits, previous, None)[0])
+    with_gamma = ops.convert_to_numpy(scaled.decode_step(bits, previous, None, 0)[0])
+    without = ops.convert_to_numpy(additive.decode_step(bits, previous, None, 0)[0])
     # x_t = D_t(b_t) + gamma x_{t-1}: the same decoder output, half the previous image
     np.testing.assert_allclose(without - with_gamma, 0.5 * previous, atol=1e-5)
+
+
+def test_a_learned_gain_scales_the_residual_in_and_the_correction_out():
+    plain = ResidualLSTMCodec(**TINY)
+    gained = ResidualLSTMCodec(**{**TINY, "gain": "learned"})
+    for codec in (plain, gained):
+        codec.build((None, 32, 32, 3))
+    for part in ("encoder", "binarizer", "decoder"):
+        getattr(gained, part).set_weights(getattr(plain, part).get_weights())
+    gained.log_gain.assign(np.log([1.0, 2.0, 4.0, 8.0]).astype("float32"))
+    rng = np.random.default_rng(0)
+    target = (rng.random((1, 32, 32, 3)) - 0.5).astype("float32")
+    previous = (0.5 * target + rng.normal(0, 0.05, target.shape)).astype("float32")
+    # iteration 3 (0-based 2) has g = 4: the encoder sees 4x the residual ...
+    bits, _, _ = gained.step(target, previous, (None, None), 2)
+    bigger = previous + 4.0 * (target - previous)
+    plain_bits, _, _ = plain.step(bigger, previous, (None, None), 2)
+    np.testing.assert_array_equal(ops.convert_to_numpy(bits), ops.convert_to_numpy(plain_bits))
+    # ... and the decoder's output is added at a quarter
+    with_gain = ops.convert_to_numpy(gained.decode_step(bits, previous, None, 2)[0])
+    without = ops.convert_to_numpy(plain.decode_step(bits, previous, None, 2)[0])
+    np.testing.assert_allclose(with_gain - previous, (without - previous) / 4.0, atol=1e-6)
+
+
+def test_the_learned_gain_survives_a_keras_file(tmp_path):
+    model = ResidualLSTMCodec(**{**TINY, "gain": "learned"})
+    x = np.random.default_rng(0).random((1, 32, 32, 3)).astype("float32")
+    model(x)
+    model.log_gain.assign(np.array([0.1, 0.2, 0.3, 0.4], "float32"))
+    model.save(tmp_path / "codec.keras")
+    loaded = keras.models.load_model(tmp_path / "codec.keras")
+    assert loaded.gain_kind == "learned"
+    np.testing.assert_allclose(ops.convert_to_numpy(loaded.log_gain), [0.1, 0.2, 0.3, 0.4])
+    np.testing.assert_array_equal(ops.convert_to_numpy(loaded(x)), ops.convert_to_numpy(model(x)))
+
+
+@pytest.mark.parametrize("side", [48, 64])
+def test_differentiable_ms_ssim_matches_the_numpy_metric(side):
+    rng = np.random.default_rng(side)
+    a = rng.random((3, side, side, 3)).astype("float32")
+    b = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1).astype("float32")
+    b[1] = ndimage.uniform_filter(a[1], size=(5, 5, 1))  # a blurred copy: structure differs
+    ours = ops.convert_to_numpy(differentiable_ms_ssim(a, b))
+    np.testing.assert_allclose(ours, metrics.ms_ssim(a, b, scales=3), atol=2e-5)
+
+
+def test_differentiable_ms_ssim_names_a_size_it_cannot_use():
+    image = np.zeros((1, 32, 32, 3), "float32")
+    with pytest.raises(ValueError, match="needs sides of at least 41 px"):
+        differentiable_ms_ssim(image, image)
+    image = np.zeros((1, 50, 50, 3), "float32")
+    with pytest.raises(ValueError, match="multiples of 4, got 50x50"):
+        differentiable_ms_ssim(image, image)
+
+
+def test_the_mixed_loss_weighs_ms_ssim_and_l1_as_zhao_et_al():
+    rng = np.random.default_rng(1)
+    x = rng.random((2, 48, 48, 3)).astype("float32")
+    y_pred = np.clip(x[:, None] + rng.normal(0, 0.1, (2, 4, 48, 48, 3)), 0, 1).astype("float32")
+    loss = float(ResidualLSTMCodec(**{**TINY, "loss": "ms_ssim_l1"}).compute_loss(x, y_pred=y_pred))
+    every = y_pred.reshape(-1, 48, 48, 3)
+    targets = np.repeat(x, 4, axis=0)
+    score = metrics.ms_ssim(every, targets, scales=3).mean()
+    expected = 0.84 * (1 - score) + 0.16 * np.abs(y_pred - x[:, None]).mean()
+    assert loss == pytest.approx(expected, rel=1e-4)
 
 
 def test_the_loss_option_picks_l1_or_smooth_l1():

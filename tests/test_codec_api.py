@@ -22,16 +22,15 @@ class HalvingCodec:
 
     stride, bits, iterations = 16, 8, 6
 
-    def step(self, target, reconstruction, states):
+    def step(self, target, reconstruction, states, k):
         target, reconstruction = np.asarray(target), np.asarray(reconstruction)
-        k = 0 if states == (None, None) else states
         residual = target - reconstruction
         n, h, w, _ = residual.shape
         blocks = residual.reshape(n, h // 16, 16, w // 16, 16, 3)
         projections = np.random.default_rng(k).normal(size=(16, 16, 3, self.bits))
         code = np.einsum("nyaxbc,abcj->nyxj", blocks, projections)
         bits = np.where(code >= 0, 1.0, -1.0).astype(np.float32)
-        return bits, reconstruction + 0.5 * residual, k + 1
+        return bits, reconstruction + 0.5 * residual, states
 
     def get_config(self):
         return {"name": "halving"}

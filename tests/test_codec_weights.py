@@ -20,8 +20,8 @@ def _bits_and_reconstruction(model, image, iterations):
     """Every iteration's bits and the last reconstruction, stepping the model by hand."""
     x = ops.convert_to_tensor(image[None] / 255.0 - 0.5, dtype="float32")
     reconstruction, states, bits = ops.zeros_like(x), (None, None), []
-    for _ in range(iterations):
-        b, reconstruction, states = model.step(x, reconstruction, states)
+    for k in range(iterations):
+        b, reconstruction, states = model.step(x, reconstruction, states, k)
         bits.append(ops.convert_to_numpy(b) > 0)
     return np.stack(bits), ops.convert_to_numpy(reconstruction)[0]
 

@@ -142,7 +142,7 @@ def encode_progressive(model, image, iterations=None, reconstructions=True):
             slice(cols.start, min(cols.stop, width)),
         )
         for k in range(iterations):
-            bits, reconstruction, states = model.step(target, reconstruction, states)
+            bits, reconstruction, states = model.step(target, reconstruction, states, k)
             all_bits[k][_code_slices(rows, cols, stride)] = ops.convert_to_numpy(bits)[0]
             if reconstructions:
                 tile = ops.convert_to_numpy(reconstruction)[0] + 0.5
@@ -169,7 +169,7 @@ def decode_bits(model, all_bits, height, width, partial=False, progress=None):
         for k, bits in enumerate(all_bits):
             tile_bits = ops.convert_to_tensor(np.asarray(bits[code], np.float32)[None])
             previous = reconstruction
-            reconstruction, states = model.decode_step(tile_bits, reconstruction, states)
+            reconstruction, states = model.decode_step(tile_bits, reconstruction, states, k)
             if partial and k == len(all_bits) - 1:
                 sent = np.asarray(bits[code])[..., 0] != 0
                 pixels = np.repeat(np.repeat(sent, stride, 0), stride, 1)[None, ..., None]
@@ -228,7 +228,7 @@ def _encode_for_budget(model, image, budget_bits, max_iterations, progress=None,
         )
         error, spent = _block_errors(target_array, 0.0, stride), 0.0
         for k in range(max_iterations):
-            bits, reconstruction, states = model.step(target, reconstruction, states)
+            bits, reconstruction, states = model.step(target, reconstruction, states, k)
             if k == len(codes):
                 codes.append(np.zeros(grid, np.int8))
                 gains.append(np.zeros(grid[:2]))

@@ -5,7 +5,10 @@ channels at 1/16 of the resolution: 32 bits per 16x16 pixels = 0.125 bpp), and d
 with a ConvLSTM decoder; the reconstruction grows additively (`gamma=None`) or as the paper's
 `x_t = D_t(b_t) + gamma * x_{t-1}`. The paper's changes are options: hard-sigmoid gates
 (`gate`), the image recovery block instead of depth-to-space (`decoder="recovery"`), and the
-SmoothL1 loss (`loss="smooth_l1"`). Training goes through `compute_loss`, so it runs on any
+SmoothL1 loss (`loss="smooth_l1"`). Two levers from Toderici et al. 2017 and Zhao et al. 2017 are
+options too: a learned gain per iteration (`gain="learned"`: iteration k encodes `g_k` times the
+residual and adds `1/g_k` of the decoder's output, so late, small residuals use the layers' whole
+range) and a loss that mixes MS-SSIM with L1 (`loss="ms_ssim_l1"`). Training goes through `compute_loss`, so it runs on any
 backend; inference is fully convolutional (pad to a multiple of 16, crop back).
 
 The encoder, binarizer and decoder live in `keraslstm.layers`; this module holds the residual
@@ -13,14 +16,27 @@ loop that runs them, and `shape_table`, the paper's Fig. 1 as rows.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
+from keraslstm import metrics
 from keraslstm.cells import config_with_gate, gate_config
 from keraslstm.layers import DECODERS, Binarizer, ConvLSTMDecoder, ConvLSTMEncoder
 
-__all__ = ["ResidualLSTMCodec", "BalancedLossCodec", "shape_table", "DECODERS", "CODEC_LOSSES"]
+__all__ = [
+    "ResidualLSTMCodec",
+    "BalancedLossCodec",
+    "shape_table",
+    "differentiable_ms_ssim",
+    "DECODERS",
+    "CODEC_LOSSES",
+    "CODEC_GAINS",
+]
 
-CODEC_LOSSES = ("l1", "smooth_l1")
+CODEC_LOSSES = ("l1", "smooth_l1", "ms_ssim_l1")
+CODEC_GAINS = (None, "learned")
+MS_SSIM_SHARE = 0.84  # weight of 1 - MS-SSIM in the mixed loss, the rest L1 (Zhao et al. 2017)
+TRAINING_SCALES = 3  # MS-SSIM scales in the training loss: 3 fit a 48-pixel crop
 
 
 def _check(name, value, valid):
@@ -37,6 +53,50 @@ def smooth_l1(error, delta=1.0):
     """
     magnitude = ops.abs(error)
     return ops.where(magnitude < delta, 0.5 * error**2 / delta, magnitude - 0.5 * delta)
+
+
+def _gaussian_window(channels):
+    """SSIM's Gaussian window (`metrics.ssim_window`) as a depthwise kernel for each axis."""
+    taps = metrics.ssim_window().astype("float32")
+    column = np.tile(taps.reshape(-1, 1, 1, 1), (1, 1, channels, 1))
+    return column, column.transpose(1, 0, 2, 3)
+
+
+def differentiable_ms_ssim(a, b, scales=TRAINING_SCALES):
+    """Per-image MS-SSIM of batches `a`, `b` (N, H, W, C) in [0, 1], in `keras.ops` so that it
+    trains on any backend: `metrics.ms_ssim` (checked against TensorFlow's) with `scales` scales.
+
+    Sides must be multiples of 2^(scales-1) and hold an 11x11 window at the last scale.
+    Negative contrast terms are clipped to 0 as in `metrics.ms_ssim`; a tiny floor keeps the
+    fractional powers' gradients finite there.
+    """
+    side = min(a.shape[1], a.shape[2])
+    if side < metrics.ms_ssim_min_size(scales) or side % 2 ** (scales - 1):
+        raise ValueError(
+            f"differentiable_ms_ssim with {scales} scales needs sides of at least "
+            f"{metrics.ms_ssim_min_size(scales)} px that are multiples of {2 ** (scales - 1)}, "
+            f"got {a.shape[1]}x{a.shape[2]}"
+        )
+    column, row = _gaussian_window(a.shape[-1])
+
+    def blur(x):
+        return ops.depthwise_conv(ops.depthwise_conv(x, column, padding="valid"), row)
+
+    weights = np.array(metrics.MS_SSIM_WEIGHTS[:scales])
+    weights /= weights.sum()
+    c1, c2 = 0.01**2, 0.03**2
+    log_score = 0.0
+    for scale in range(scales):
+        if scale > 0:
+            a = ops.average_pool(a, 2, 2)
+            b = ops.average_pool(b, 2, 2)
+        mu_a, mu_b = blur(a), blur(b)
+        mu_ab, mu_aa_bb = mu_a * mu_b, mu_a**2 + mu_b**2
+        cs = (2 * (blur(a * b) - mu_ab) + c2) / (blur(a * a + b * b) - mu_aa_bb + c2)
+        term = cs if scale < scales - 1 else cs * (2 * mu_ab + c1) / (mu_aa_bb + c1)
+        term = ops.maximum(ops.mean(term, axis=(1, 2)), 1e-6)  # (N, C)
+        log_score = log_score + float(weights[scale]) * ops.log(term)
+    return ops.mean(ops.exp(log_score), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")
@@ -58,11 +118,13 @@ class ResidualLSTMCodec(keras.Model):
         loss="l1",
         smooth_l1_delta=1.0,
         gamma=None,
+        gain=None,
         seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         _check("loss", loss, CODEC_LOSSES)
+        _check("gain", gain, CODEC_GAINS)
         if 2 ** len(encoder_filters) != 2 ** len(decoder_filters):
             raise ValueError(
                 f"the encoder downsamples by {2 ** len(encoder_filters)} but the decoder upsamples by "
@@ -77,6 +139,7 @@ class ResidualLSTMCodec(keras.Model):
         self.loss_kind = loss
         self.smooth_l1_delta = float(smooth_l1_delta)
         self.gamma = None if gamma is None else float(gamma)
+        self.gain_kind = gain
         self.seed = seed
         self.encoder = ConvLSTMEncoder(self.encoder_filters, gate=gate, name="encoder")
         self.binarizer = Binarizer(self.bits, seed=seed, name="binarizer")
@@ -99,32 +162,47 @@ class ResidualLSTMCodec(keras.Model):
         code_shape = self.encoder.compute_output_shape(input_shape)[0]
         self.binarizer.build(code_shape)
         self.decoder.build(self.binarizer.compute_output_shape(code_shape))
+        if self.gain_kind == "learned":
+            # log g_k starts at 0.75 log k (g_16 = 8): the shipped L1 codec's residual shrinks
+            # about 8-fold over 16 iterations
+            start = 0.75 * np.log(np.arange(1, self.iterations + 1, dtype="float32"))
+            self.log_gain = self.add_weight(
+                shape=(self.iterations,),
+                initializer=keras.initializers.Constant(start),
+                name="log_gain",
+            )
 
-    def step(self, target, reconstruction, states, training=False):
-        """One iteration: encode the residual, binarize, decode; returns (bits, reconstruction, states)."""
+    def iteration_gain(self, iteration):
+        """g_k of iteration `iteration` (0-based): 1 without `gain`."""
+        if self.gain_kind is None:
+            return 1.0
+        return ops.exp(self.log_gain[iteration])
+
+    def step(self, target, reconstruction, states, iteration, training=False):
+        """Iteration `iteration` (0-based): encode the residual, binarize, decode; returns
+        (bits, reconstruction, states)."""
         encoder_states, decoder_states = states
-        code, encoder_states = self.encoder(
-            target - reconstruction, encoder_states, training=training
-        )
+        residual = self.iteration_gain(iteration) * (target - reconstruction)
+        code, encoder_states = self.encoder(residual, encoder_states, training=training)
         bits = self.binarizer(code, training=training)
         reconstruction, decoder_states = self.decode_step(
-            bits, reconstruction, decoder_states, training
+            bits, reconstruction, decoder_states, iteration, training
         )
         return bits, reconstruction, (encoder_states, decoder_states)
 
-    def decode_step(self, bits, reconstruction, decoder_states, training=False):
-        """The decoder's half of an iteration (all a decompressor needs)."""
+    def decode_step(self, bits, reconstruction, decoder_states, iteration, training=False):
+        """The decoder's half of iteration `iteration` (all a decompressor needs)."""
         delta, decoder_states = self.decoder(bits, decoder_states, training=training)
         previous = reconstruction if self.gamma is None else self.gamma * reconstruction
-        return delta + previous, decoder_states
+        return delta / self.iteration_gain(iteration) + previous, decoder_states
 
     def call(self, images, training=False):
         target = images - 0.5
         reconstruction = ops.zeros_like(target)
         states = (None, None)
         outputs = []
-        for _ in range(self.iterations):
-            _, reconstruction, states = self.step(target, reconstruction, states, training)
+        for k in range(self.iterations):
+            _, reconstruction, states = self.step(target, reconstruction, states, k, training)
             outputs.append(reconstruction + 0.5)
         return ops.stack(outputs, axis=1)
 
@@ -133,7 +211,14 @@ class ResidualLSTMCodec(keras.Model):
         self.error_tracker.update_state(ops.mean(ops.abs(error[:, -1])))
         if self.loss_kind == "l1":
             return ops.mean(ops.abs(error))
-        return ops.mean(smooth_l1(error, self.smooth_l1_delta))
+        if self.loss_kind == "smooth_l1":
+            return ops.mean(smooth_l1(error, self.smooth_l1_delta))
+        # every iteration's reconstruction against the image, as one batch
+        shape = ops.shape(y_pred)
+        flat = ops.reshape(ops.clip(y_pred, 0.0, 1.0), (-1, *shape[2:]))
+        targets = ops.reshape(ops.broadcast_to(ops.expand_dims(x, 1), shape), (-1, *shape[2:]))
+        structure = 1.0 - ops.mean(differentiable_ms_ssim(flat, targets))
+        return MS_SSIM_SHARE * structure + (1 - MS_SSIM_SHARE) * ops.mean(ops.abs(error))
 
     def get_config(self):
         return {
@@ -148,6 +233,8 @@ class ResidualLSTMCodec(keras.Model):
             "smooth_l1_delta": self.smooth_l1_delta,
             "gamma": self.gamma,
             "seed": self.seed,
+            # only when set: the config is part of the fingerprint that older files carry
+            **({"gain": self.gain_kind} if self.gain_kind else {}),
         }
 
     @classmethod

@@ -304,8 +304,8 @@ def gate_saturation(model, images=None, size=256, share=0.01):
     try:
         target = ops.convert_to_tensor(np.stack(crops) - 0.5)
         reconstruction, states = ops.zeros_like(target), (None, None)
-        for _ in range(model.iterations):
-            _, reconstruction, states = model.step(target, reconstruction, states)
+        for k in range(model.iterations):
+            _, reconstruction, states = model.step(target, reconstruction, states, k)
     finally:
         for _, cell in cells:
             del cell.lstm_update
