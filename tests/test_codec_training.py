@@ -73,6 +73,20 @@ def test_resume_from_bare_weights_continues_the_step_count_and_warms_up(tmp_path
     )
 
 
+def test_a_gain_starts_from_weights_trained_without_one_as_the_same_codec(tmp_path):
+    first = tmp_path / "first.weights.h5"
+    _run(first, 2)
+    keras.utils.set_random_seed(0)
+    gained = ResidualLSTMCodec(**{**TINY, "gain": "learned"})
+    # the file is at step 2 already: nothing to train, only the start to check
+    train(gained, _images(), 2, tmp_path / "more.weights.h5", progress=False, resume=first)
+    np.testing.assert_array_equal(ops.convert_to_numpy(gained.log_gain), np.zeros(3))
+    x = _images()[0][None, :32, :32]
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(gained(x)), ops.convert_to_numpy(load_model(first)(x)), atol=1e-6
+    )
+
+
 def _tiny_model(kind=ResidualLSTMCodec):
     keras.utils.set_random_seed(0)
     model = kind(**TINY)

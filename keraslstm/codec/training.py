@@ -11,7 +11,8 @@ from keras import ops
 from keraslstm import config, data, metrics, optimizers
 from keraslstm.codec.api import read_image, to_float
 from keraslstm.codec.fileformat import CodecError
-from keraslstm.codec.weights import save_model
+from keraslstm.codec.model import ResidualLSTMCodec
+from keraslstm.codec.weights import model_info, save_model
 
 __all__ = [
     "GRAY_PHOTOS",
@@ -127,11 +128,20 @@ def _start_from_weights(model, weights):
     A weights file keeps no optimizer moments, so training resumed from one starts Adam afresh;
     a `.ckpt.keras` checkpoint keeps them.
     """
-    from keraslstm.codec.weights import model_info
-
-    training = model_info(weights)["training"]
+    info = model_info(weights)
+    training = info["training"]
     model.build((None, model.stride * 2, model.stride * 2, 3))
-    model.load_weights(weights)
+    if getattr(model, "gain_kind", None) and not info["config"].get("gain"):
+        # weights trained without a gain: the same layers, and g_k = 1 so that training starts
+        # from exactly the codec in the file
+        plain = ResidualLSTMCodec(**info["config"])
+        plain.build((None, model.stride * 2, model.stride * 2, 3))
+        plain.load_weights(weights)
+        for part in ("encoder", "binarizer", "decoder"):
+            getattr(model, part).set_weights(getattr(plain, part).get_weights())
+        model.log_gain.assign(ops.zeros_like(model.log_gain))
+    else:
+        model.load_weights(weights)
     return int(training["steps"]), float(training.get("train_seconds", 0.0))
 
 
