@@ -16,6 +16,8 @@ __all__ = [
     "metric_curves",
     "rate_distortion",
     "codec_learning_curve",
+    "gate_experiment",
+    "gate_saturation",
     "save_fig",
     "show_source",
 ]
@@ -159,6 +161,119 @@ def codec_learning_curve(curve, colours=None):
         axis.grid(alpha=0.3)
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncols=len(names))
+    return fig
+
+
+GATE_LABELS = {"hard_sigmoid": "paper's hard sigmoid", "sigmoid": "sigmoid"}
+
+
+def _arms_by_gate(arms):
+    """{gate: [the runs of its seeds]} from `{"gate/seedN": [points]}` (`results/codec_gates.json`)."""
+    by_gate = {}
+    for name, run in arms.items():
+        by_gate.setdefault(name.split("/")[0], []).append(run)
+    return by_gate
+
+
+def common_step(arms):
+    """The last step that every arm of the gate experiment has reached (and logged)."""
+    shared = set.intersection(*({p["step"] for p in run} for run in arms.values()))
+    return max(shared)
+
+
+def _at(run, step):
+    return next(p for p in run if p["step"] == step)
+
+
+def gate_experiment(arms, colours=None):
+    """The gate experiment's learning: held-out MS-SSIM after 8 iterations against training steps
+    (one line per arm, seeds dashed apart) and, at the last step all arms reached, MS-SSIM after
+    each iteration (mean over seeds): whether late iterations still help."""
+    colours = colours or {"hard_sigmoid": "tab:red", "sigmoid": "tab:blue"}
+    fig, (curve, per_iteration) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    step = common_step(arms)
+    for gate, runs in _arms_by_gate(arms).items():
+        for seed, run in enumerate(runs):
+            curve.plot(
+                [p["step"] for p in run],
+                [p["ms_ssim"][7] for p in run],
+                marker="o",
+                color=colours[gate],
+                ls=("-", "--", ":")[seed % 3],
+                alpha=0.8,
+                label=GATE_LABELS.get(gate, gate) if seed == 0 else None,
+            )
+        last = np.mean([_at(run, step)["ms_ssim"] for run in runs], axis=0)
+        per_iteration.plot(
+            np.arange(1, len(last) + 1),
+            last,
+            "o-",
+            color=colours[gate],
+            label=GATE_LABELS.get(gate, gate),
+        )
+    curve.set(
+        xlabel="training steps from scratch",
+        ylabel="held-out MS-SSIM",
+        title="after 8 iterations (1 bpp); one line per seed",
+    )
+    per_iteration.set(
+        xlabel="iteration (1/8 bpp each)",
+        ylabel="held-out MS-SSIM",
+        title=f"after each iteration, at step {step} (mean over seeds)",
+    )
+    for axis in (curve, per_iteration):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    return fig
+
+
+def gate_saturation(arms, colours=None):
+    """Share of each ConvLSTM's gates that are saturated (stuck closed or open, so training can
+    hardly move them) after each iteration, at the last step all arms reached: one panel per
+    layer, one line per gate activation (input, forget and output gates pooled; mean over seeds)."""
+    colours = colours or {"hard_sigmoid": "tab:red", "sigmoid": "tab:blue"}
+    by_gate = _arms_by_gate(arms)
+    step = common_step(arms)
+    layers = list(next(iter(arms.values()))[-1]["saturated"])
+    ncols = -(-len(layers) // 2)
+    fig, axes = plt.subplots(
+        2,
+        ncols,
+        figsize=(2.6 * ncols, 5.2),
+        sharex=True,
+        sharey=True,
+        layout="constrained",
+        squeeze=False,
+    )
+    for axis, layer in zip(axes.flat, layers, strict=False):
+        for gate, runs in by_gate.items():
+            shares = [
+                np.mean(
+                    [
+                        np.add(g["closed"], g["open"])
+                        for g in _at(run, step)["saturated"][layer].values()
+                    ],
+                    axis=0,
+                )
+                for run in runs
+            ]
+            axis.plot(
+                np.arange(1, len(shares[0]) + 1),
+                100 * np.mean(shares, axis=0),
+                color=colours[gate],
+                label=GATE_LABELS.get(gate, gate),
+            )
+        axis.set_title(layer.replace("conv_lstm_", "ConvLSTM "), fontsize=10)
+        axis.grid(alpha=0.3)
+    for axis in axes.flat[len(layers) :]:
+        axis.axis("off")
+    for axis in axes[:, 0]:
+        axis.set_ylabel("% gates saturated")
+    for axis in axes[-1]:
+        axis.set_xlabel("iteration")
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=len(names))
+    fig.suptitle(f"at step {step} of training from scratch")
     return fig
 
 

@@ -231,6 +231,38 @@ def test_learning_curve_figure_has_a_line_per_run():
     assert same_color(first, "tab:blue") and same_color(second, "tab:cyan")  # cycle, then named
 
 
+def _gate_point(step, quality, closed, opened):
+    """A point of `results/codec_gates.json`: 3 iterations, one layer, the same shares per gate."""
+    shares = {"closed": closed, "open": opened}
+    return {
+        "step": step,
+        "ms_ssim": [quality - 0.1] * 7 + [quality] + [quality + 0.01] * 8,
+        "saturated": {"decoder/conv_lstm_0": {g: shares for g in ("input", "forget", "output")}},
+    }
+
+
+def test_the_gate_figures_compare_the_arms_at_the_last_step_all_reached():
+    arms = {
+        "hard_sigmoid/seed0": [_gate_point(0, 0.3, [0, 0], [0, 0]), _gate_point(250, 0.7, [0.2, 0.4], [0.1, 0.0]), _gate_point(500, 0.8, [0.9, 0.9], [0, 0])],
+        "hard_sigmoid/seed1": [_gate_point(0, 0.3, [0, 0], [0, 0]), _gate_point(250, 0.6, [0.0, 0.2], [0.1, 0.0])],
+        "sigmoid/seed0": [_gate_point(0, 0.3, [0, 0], [0, 0]), _gate_point(250, 0.5, [0, 0], [0.0, 0.1])],
+    }  # fmt: skip
+    assert plotting.common_step(arms) == 250
+    curve, per_iteration = plotting.gate_experiment(arms).axes
+    assert [list(line.get_xdata()) for line in curve.lines] == [[0, 250, 500], [0, 250], [0, 250]]
+    assert list(curve.lines[0].get_ydata()) == pytest.approx([0.3, 0.7, 0.8])  # after 8 iterations
+    hard, sigmoid = per_iteration.lines
+    assert hard.get_ydata()[7] == pytest.approx(0.65) and sigmoid.get_ydata()[7] == pytest.approx(
+        0.5
+    )
+    panel = plotting.gate_saturation(arms).axes[0]
+    hard, sigmoid = panel.lines
+    # step 250, closed + open, mean of the two hard-sigmoid seeds, in per cent
+    np.testing.assert_allclose(hard.get_ydata(), [20.0, 30.0])
+    np.testing.assert_allclose(sigmoid.get_ydata(), [0.0, 10.0])
+    assert panel.get_title() == "decoder/ConvLSTM 0"
+
+
 def test_notebook_03s_committed_record_holds_what_its_readers_need():
     # the issue's contract (per-frame MSE of the models and baselines, per-seed recall) and the
     # full-size exercise-1 pair that lab mode prints instead of training it
