@@ -231,6 +231,8 @@ def gate_saturation(arms, colours=None):
     """Share of each ConvLSTM's gates that are saturated (stuck closed or open, so training can
     hardly move them) after each iteration, at the last step all arms reached: one panel per
     layer, one line per gate activation (input, forget and output gates pooled; mean over seeds)."""
+    from keraslstm.codec.training import saturated_share
+
     colours = colours or {"hard_sigmoid": "tab:red", "sigmoid": "tab:blue"}
     by_gate = _arms_by_gate(arms)
     step = common_step(arms)
@@ -247,16 +249,7 @@ def gate_saturation(arms, colours=None):
     )
     for axis, layer in zip(axes.flat, layers, strict=False):
         for gate, runs in by_gate.items():
-            shares = [
-                np.mean(
-                    [
-                        np.add(g["closed"], g["open"])
-                        for g in _at(run, step)["saturated"][layer].values()
-                    ],
-                    axis=0,
-                )
-                for run in runs
-            ]
+            shares = [saturated_share(_at(run, step)["saturated"][layer]) for run in runs]
             axis.plot(
                 np.arange(1, len(shares[0]) + 1),
                 100 * np.mean(shares, axis=0),

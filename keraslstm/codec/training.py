@@ -22,6 +22,7 @@ __all__ = [
     "held_out_quality",
     "iteration_profile",
     "gate_saturation",
+    "saturated_share",
     "entropy_priors",
 ]
 
@@ -320,6 +321,12 @@ def gate_saturation(model, images=None, size=256, share=0.01):
         for _, cell in cells:
             del cell.lstm_update
     return shares
+
+
+def saturated_share(layer):
+    """Per iteration, the share of one layer's input, forget and output gates (pooled) that are
+    saturated either way, from one layer of `gate_saturation`'s record."""
+    return np.mean([np.add(gate["closed"], gate["open"]) for gate in layer.values()], axis=0)
 
 
 def entropy_priors(model, images, iterations=8, out=None):
