@@ -197,6 +197,25 @@ def test_train_options_reach_the_model_it_trains(tmp_path, monkeypatch):
         assert exit.value.code == 2
 
 
+def test_train_picks_a_crop_that_the_loss_can_use(tmp_path, monkeypatch, capsys):
+    from keraslstm.codec import training
+
+    crops = []
+    monkeypatch.setattr(training, "train", lambda model, *a, crop, **k: crops.append((model, crop)) or (model, []))  # fmt: skip
+    monkeypatch.setattr(training, "training_images", lambda source: [])
+    argv = ["train", "--steps", "1", "--out", str(tmp_path / "w.weights.h5"), "--iterations", "2",
+            "--encoder-filters", "4", "8", "8", "8", "--decoder-filters", "8", "8", "8", "8"]  # fmt: skip
+    assert main(["--quiet", *argv, "--loss", "ms_ssim_l1", "--gain", "learned"]) == 0
+    assert main(["--quiet", *argv, "--crop", "64"]) == 0
+    (mixed, mixed_crop), (plain, plain_crop) = crops
+    assert (mixed.loss_kind, mixed.gain_kind, mixed_crop) == ("ms_ssim_l1", "learned", 48)
+    assert (plain.loss_kind, plain.gain_kind, plain_crop) == ("l1", None, 64)
+    assert main([*argv, "--loss", "ms_ssim_l1", "--crop", "32"]) == 2
+    assert "needs --crop 48 or more" in capsys.readouterr().err
+    assert main([*argv, "--crop", "40"]) == 2
+    assert "multiple of the codec's 16-pixel blocks, got 40" in capsys.readouterr().err
+
+
 def test_priors_command_counts_every_source_and_records_them(tmp_path, monkeypatch):
     import json
 

@@ -112,9 +112,17 @@ def _evaluate(args):
 def _train(args):
     import keras
 
+    from keraslstm.codec.fileformat import CodecError
     from keraslstm.codec.model import ResidualLSTMCodec
     from keraslstm.codec.training import train, training_images
 
+    crop = args.crop or (48 if args.loss == "ms_ssim_l1" else 32)
+    if crop % 16:
+        raise CodecError(f"--crop must be a multiple of the codec's 16-pixel blocks, got {crop}")
+    if args.loss == "ms_ssim_l1" and crop < 48:
+        raise CodecError(
+            f"--loss ms_ssim_l1 needs --crop 48 or more (3 MS-SSIM scales), got {crop}"
+        )
     config = dict(
         iterations=args.iterations,
         encoder_filters=args.encoder_filters,
@@ -122,6 +130,7 @@ def _train(args):
         gate=args.gate,
         decoder=args.decoder,
         loss=args.loss,
+        gain=args.gain,
         seed=args.seed,
     )
     keras.utils.set_random_seed(args.seed)  # the same initial weights for the same seed
@@ -133,6 +142,7 @@ def _train(args):
         args.steps,
         args.out,
         batch_size=args.batch_size,
+        crop=crop,
         seed=args.seed,
         data=args.data,
         command=command,
@@ -234,7 +244,7 @@ def parser():
     )
     e.add_argument("--bpp", type=float, nargs="+", default=[0.125, 0.25, 0.5, 1.0, 2.0])
     e.set_defaults(run=_evaluate)
-    t = sub.add_parser("train", parents=[quiet], help="train weights on random 32x32 crops")
+    t = sub.add_parser("train", parents=[quiet], help="train weights on random crops")
     t.add_argument("--steps", type=int, required=True)
     t.add_argument("--data", default="bundled", help="bundled, a folder of images, or tfds:NAME")
     t.add_argument(
@@ -248,7 +258,9 @@ def parser():
     t.add_argument("--decoder-filters", type=int, nargs=4, default=[512, 512, 256, 128])
     t.add_argument("--gate", default="hard_sigmoid", choices=["hard_sigmoid", "sigmoid"])
     t.add_argument("--decoder", default="depth_to_space", choices=["depth_to_space", "recovery"])
-    t.add_argument("--loss", default="l1", choices=["l1", "smooth_l1"])
+    t.add_argument("--loss", default="l1", choices=["l1", "smooth_l1", "ms_ssim_l1"])
+    t.add_argument("--gain", choices=["learned"], help="a learned gain per iteration")
+    t.add_argument("--crop", type=int, help="crop side (default 32; 48 for --loss ms_ssim_l1)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(run=_train)
     r = sub.add_parser(
