@@ -90,13 +90,16 @@ def main():
     parser.add_argument("--gain", choices=["learned"], help="a learned gain per iteration")
     parser.add_argument("--gate", choices=["hard_sigmoid", "sigmoid"], help="default: --start's")
     parser.add_argument("--data", default="bundled", help="bundled, or a folder of photos")
-    parser.add_argument("--crop", type=int, default=32, help="training crop side (48+ for MS-SSIM)")
+    parser.add_argument("--crop", type=int, help="crop side (default 32; 48 for ms_ssim_l1)")
     parser.add_argument("--held-out", default="bundled", choices=["bundled", "all"])
     parser.add_argument("--name", help="the run's name in the curve file (default: its levers)")
     parser.add_argument("--dir", required=True, help="folder for the run's weights/checkpoints")
     parser.add_argument("--curve", default=str(CURVE), help="the JSON file of curve points")
     parser.add_argument("--start", default=str(DEFAULT_WEIGHTS), help="weights to start from")
     args = parser.parse_args()
+    args.crop = args.crop or (48 if args.loss == "ms_ssim_l1" else 32)
+    if args.crop % 16 or (args.loss == "ms_ssim_l1" and args.crop < 48):
+        parser.error(f"--crop {args.crop}: a multiple of 16, and 48 or more for ms_ssim_l1")
     path = Path(args.curve)
     curve = json.loads(path.read_text()) if path.exists() else {"runs": {}}
     curve["hardware"] = hardware()

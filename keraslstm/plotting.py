@@ -177,7 +177,12 @@ def _arms_by_gate(arms):
 
 def common_step(arms):
     """The last step that every arm of the gate experiment has reached (and logged)."""
+    if not arms:
+        raise ValueError("the gate experiment's record has no arms yet")
     shared = set.intersection(*({p["step"] for p in run} for run in arms.values()))
+    if not shared:
+        last = {name: run[-1]["step"] if run else None for name, run in arms.items()}
+        raise ValueError(f"the arms share no logged step; their last steps: {last}")
     return max(shared)
 
 

@@ -432,6 +432,30 @@ def test_the_learned_gain_survives_a_keras_file(tmp_path):
     np.testing.assert_array_equal(ops.convert_to_numpy(loaded(x)), ops.convert_to_numpy(model(x)))
 
 
+def test_a_gain_codec_saved_and_loaded_decodes_its_own_files(tmp_path):
+    model = ResidualLSTMCodec(**{**TINY, "gain": "learned"})
+    model.build((None, 32, 32, 3))
+    model.log_gain.assign(np.log([1.0, 1.5, 3.0, 5.0]).astype("float32"))
+    image = _image(40, 48)
+    encoded = compress(image, iterations=3, model=model, lossless="none")
+    loaded = load_model(save_model(model, tmp_path / "gain.weights.h5"))
+    assert loaded.gain_kind == "learned" and fingerprint(loaded) == fingerprint(model)
+    np.testing.assert_array_equal(
+        decompress(encoded, model=loaded), decompress(encoded, model=model)
+    )
+
+
+def test_a_gain_codec_names_an_iteration_it_has_no_gain_for():
+    from keraslstm.codec.api import encode_progressive
+
+    model = ResidualLSTMCodec(**{**TINY, "gain": "learned"})
+    model.build((None, 32, 32, 3))
+    with pytest.raises(ValueError, match="gains for iterations 0 to 3, got iteration 4"):
+        model.iteration_gain(4)
+    with pytest.raises(CodecError, match="iterations must be between 1 and 4, got 6"):
+        encode_progressive(model, _image(32, 32), 6)
+
+
 @pytest.mark.parametrize("side", [48, 64])
 def test_differentiable_ms_ssim_matches_the_numpy_metric(side):
     rng = np.random.default_rng(side)
@@ -442,12 +466,28 @@ def test_differentiable_ms_ssim_matches_the_numpy_metric(side):
     np.testing.assert_allclose(ours, metrics.ms_ssim(a, b, scales=3), atol=2e-5)
 
 
-def test_differentiable_ms_ssim_names_a_size_it_cannot_use():
-    image = np.zeros((1, 32, 32, 3), "float32")
-    with pytest.raises(ValueError, match="needs sides of at least 41 px"):
-        differentiable_ms_ssim(image, image)
-    image = np.zeros((1, 50, 50, 3), "float32")
-    with pytest.raises(ValueError, match="multiples of 4, got 50x50"):
+def test_differentiable_ms_ssim_scores_0_where_the_metric_clips_a_negative_term():
+    rng = np.random.default_rng(3)
+    coarse = np.kron(rng.random((1, 6, 6, 3)), np.ones((1, 8, 8, 1)))
+    noise = rng.normal(0, 0.2, coarse.shape)
+    a = (0.5 + 0.3 * (coarse - 0.5) + noise).astype("float32")
+    b = (0.5 + 0.3 * (coarse - 0.5) - noise).astype("float32")  # fine structure anti-correlated
+    expected = metrics.ms_ssim(a, b, scales=3)
+    assert expected == 0.0  # the reference clips this pair's negative contrast term
+    assert float(ops.convert_to_numpy(differentiable_ms_ssim(a, b))[0]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((1, 32, 32, 3), "sides of at least 41 px"),
+        ((1, 48, 50, 3), "multiples of 4, got 48x50"),
+        ((1, 50, 48, 3), "multiples of 4, got 50x48"),
+    ],
+)
+def test_differentiable_ms_ssim_names_a_size_it_cannot_use(shape, message):
+    image = np.zeros(shape, "float32")
+    with pytest.raises(ValueError, match=message):
         differentiable_ms_ssim(image, image)
 
 

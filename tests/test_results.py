@@ -261,6 +261,15 @@ def test_the_gate_figures_compare_the_arms_at_the_last_step_all_reached():
     np.testing.assert_allclose(hard.get_ydata(), [20.0, 30.0])
     np.testing.assert_allclose(sigmoid.get_ydata(), [0.0, 10.0])
     assert panel.get_title() == "decoder/ConvLSTM 0"
+    with pytest.raises(ValueError, match="no arms yet"):
+        plotting.common_step({})
+    with pytest.raises(ValueError, match="share no logged step.*'sigmoid/seed0': 500"):
+        plotting.common_step(
+            {
+                "hard_sigmoid/seed0": arms["hard_sigmoid/seed1"],
+                "sigmoid/seed0": [_gate_point(500, 0.5, [0, 0], [0, 0])],
+            }
+        )
 
 
 def test_notebook_03s_committed_record_holds_what_its_readers_need():

@@ -129,6 +129,8 @@ def encode_progressive(model, image, iterations=None, reconstructions=True):
     height, width = rgb.shape[:2]
     check_pixels(height, width)
     iterations = iterations or model.iterations
+    if not 1 <= iterations <= model.iterations:
+        raise CodecError(f"iterations must be between 1 and {model.iterations}, got {iterations}")
     stride = model.stride
     padded = _pad(rgb, stride) - 0.5
     code_shape = (padded.shape[0] // stride, padded.shape[1] // stride, model.bits)

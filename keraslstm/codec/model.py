@@ -66,16 +66,16 @@ def differentiable_ms_ssim(a, b, scales=TRAINING_SCALES):
     """Per-image MS-SSIM of batches `a`, `b` (N, H, W, C) in [0, 1], in `keras.ops` so that it
     trains on any backend: `metrics.ms_ssim` (checked against TensorFlow's) with `scales` scales.
 
-    Sides must be multiples of 2^(scales-1) and hold an 11x11 window at the last scale.
-    Negative contrast terms are clipped to 0 as in `metrics.ms_ssim`; a tiny floor keeps the
-    fractional powers' gradients finite there.
+    Both sides must be known, multiples of 2^(scales-1), and hold an 11x11 window at the last
+    scale. A channel with a negative term scores 0, as in `metrics.ms_ssim`; the logarithm that
+    multiplies the scales sees a tiny floor instead, so its gradient stays finite there.
     """
-    side = min(a.shape[1], a.shape[2])
-    if side < metrics.ms_ssim_min_size(scales) or side % 2 ** (scales - 1):
+    sides = tuple(a.shape[1:3])
+    smallest = metrics.ms_ssim_min_size(scales)
+    if None in sides or min(sides) < smallest or any(s % 2 ** (scales - 1) for s in sides):
         raise ValueError(
-            f"differentiable_ms_ssim with {scales} scales needs sides of at least "
-            f"{metrics.ms_ssim_min_size(scales)} px that are multiples of {2 ** (scales - 1)}, "
-            f"got {a.shape[1]}x{a.shape[2]}"
+            f"differentiable_ms_ssim with {scales} scales needs known sides of at least {smallest} "
+            f"px that are multiples of {2 ** (scales - 1)}, got {sides[0]}x{sides[1]}"
         )
     column, row = _gaussian_window(a.shape[-1])
 
@@ -85,7 +85,7 @@ def differentiable_ms_ssim(a, b, scales=TRAINING_SCALES):
     weights = np.array(metrics.MS_SSIM_WEIGHTS[:scales])
     weights /= weights.sum()
     c1, c2 = 0.01**2, 0.03**2
-    log_score = 0.0
+    log_score, positive = 0.0, 1.0
     for scale in range(scales):
         if scale > 0:
             a = ops.average_pool(a, 2, 2)
@@ -94,9 +94,10 @@ def differentiable_ms_ssim(a, b, scales=TRAINING_SCALES):
         mu_ab, mu_aa_bb = mu_a * mu_b, mu_a**2 + mu_b**2
         cs = (2 * (blur(a * b) - mu_ab) + c2) / (blur(a * a + b * b) - mu_aa_bb + c2)
         term = cs if scale < scales - 1 else cs * (2 * mu_ab + c1) / (mu_aa_bb + c1)
-        term = ops.maximum(ops.mean(term, axis=(1, 2)), 1e-6)  # (N, C)
-        log_score = log_score + float(weights[scale]) * ops.log(term)
-    return ops.mean(ops.exp(log_score), axis=-1)
+        term = ops.mean(term, axis=(1, 2))  # (N, C)
+        positive = positive * ops.cast(term > 0, term.dtype)
+        log_score = log_score + float(weights[scale]) * ops.log(ops.maximum(term, 1e-6))
+    return ops.mean(ops.exp(log_score) * positive, axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="keraslstm")
@@ -176,6 +177,11 @@ class ResidualLSTMCodec(keras.Model):
         """g_k of iteration `iteration` (0-based): 1 without `gain`."""
         if self.gain_kind is None:
             return 1.0
+        if not 0 <= iteration < self.iterations:
+            raise ValueError(
+                f"this codec learned gains for iterations 0 to {self.iterations - 1}, "
+                f"got iteration {iteration}"
+            )
         return ops.exp(self.log_gain[iteration])
 
     def step(self, target, reconstruction, states, iteration, training=False):
@@ -213,9 +219,12 @@ class ResidualLSTMCodec(keras.Model):
             return ops.mean(ops.abs(error))
         if self.loss_kind == "smooth_l1":
             return ops.mean(smooth_l1(error, self.smooth_l1_delta))
-        # every iteration's reconstruction against the image, as one batch
+        # every iteration's reconstruction against the image, as one batch; the clip to [0, 1]
+        # (what a decoder writes) passes the gradient straight through, or overshooting pixels
+        # would learn from the L1 term alone
         shape = ops.shape(y_pred)
-        flat = ops.reshape(ops.clip(y_pred, 0.0, 1.0), (-1, *shape[2:]))
+        clipped = y_pred + ops.stop_gradient(ops.clip(y_pred, 0.0, 1.0) - y_pred)
+        flat = ops.reshape(clipped, (-1, *shape[2:]))
         targets = ops.reshape(ops.broadcast_to(ops.expand_dims(x, 1), shape), (-1, *shape[2:]))
         structure = 1.0 - ops.mean(differentiable_ms_ssim(flat, targets))
         return MS_SSIM_SHARE * structure + (1 - MS_SSIM_SHARE) * ops.mean(ops.abs(error))
