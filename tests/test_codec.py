@@ -405,7 +405,7 @@ def test_a_learned_gain_scales_the_residual_in_and_the_correction_out():
         codec.build((None, 32, 32, 3))
     for part in ("encoder", "binarizer", "decoder"):
         getattr(gained, part).set_weights(getattr(plain, part).get_weights())
-    gained.log_gain.assign(np.log([1.0, 2.0, 4.0, 8.0]).astype("float32"))
+    gained.set_log_gains(np.log([1.0, 2.0, 4.0, 8.0]))
     rng = np.random.default_rng(0)
     target = (rng.random((1, 32, 32, 3)) - 0.5).astype("float32")
     previous = (0.5 * target + rng.normal(0, 0.05, target.shape)).astype("float32")
@@ -420,22 +420,39 @@ def test_a_learned_gain_scales_the_residual_in_and_the_correction_out():
     np.testing.assert_allclose(with_gain - previous, (without - previous) / 4.0, atol=1e-6)
 
 
+def test_adam_moves_the_log_gains_gain_speed_times_its_rate():
+    from keraslstm.codec.model import GAIN_SPEED
+
+    keras.utils.set_random_seed(0)
+    model = ResidualLSTMCodec(**{**TINY, "gain": "learned"})
+    model.compile(keras.optimizers.Adam(1e-3, epsilon=1e-12))  # eps: tiny gradients move fully
+    x = np.random.default_rng(0).random((4, 32, 32, 3)).astype("float32")
+    model.build(x.shape)
+    before = ops.convert_to_numpy(model.log_gains())
+    model.train_on_batch(x)
+    moved = np.abs(ops.convert_to_numpy(model.log_gains()) - before)
+    # Adam's first step moves every weight by its learning rate: the logits by 1e-3
+    np.testing.assert_allclose(moved, GAIN_SPEED * 1e-3, rtol=1e-3)
+
+
 def test_the_learned_gain_survives_a_keras_file(tmp_path):
     model = ResidualLSTMCodec(**{**TINY, "gain": "learned"})
     x = np.random.default_rng(0).random((1, 32, 32, 3)).astype("float32")
     model(x)
-    model.log_gain.assign(np.array([0.1, 0.2, 0.3, 0.4], "float32"))
+    model.set_log_gains([0.1, 0.2, 0.3, 0.4])
     model.save(tmp_path / "codec.keras")
     loaded = keras.models.load_model(tmp_path / "codec.keras")
     assert loaded.gain_kind == "learned"
-    np.testing.assert_allclose(ops.convert_to_numpy(loaded.log_gain), [0.1, 0.2, 0.3, 0.4])
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(loaded.log_gains()), [0.1, 0.2, 0.3, 0.4], rtol=1e-6
+    )
     np.testing.assert_array_equal(ops.convert_to_numpy(loaded(x)), ops.convert_to_numpy(model(x)))
 
 
 def test_a_gain_codec_saved_and_loaded_decodes_its_own_files(tmp_path):
     model = ResidualLSTMCodec(**{**TINY, "gain": "learned"})
     model.build((None, 32, 32, 3))
-    model.log_gain.assign(np.log([1.0, 1.5, 3.0, 5.0]).astype("float32"))
+    model.set_log_gains(np.log([1.0, 1.5, 3.0, 5.0]))
     image = _image(40, 48)
     encoded = compress(image, iterations=3, model=model, lossless="none")
     loaded = load_model(save_model(model, tmp_path / "gain.weights.h5"))

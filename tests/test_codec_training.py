@@ -80,7 +80,7 @@ def test_a_gain_starts_from_weights_trained_without_one_as_the_same_codec(tmp_pa
     gained = ResidualLSTMCodec(**{**TINY, "gain": "learned"})
     # the file is at step 2 already: nothing to train, only the start to check
     train(gained, _images(), 2, tmp_path / "more.weights.h5", progress=False, resume=first)
-    np.testing.assert_array_equal(ops.convert_to_numpy(gained.log_gain), np.zeros(3))
+    np.testing.assert_array_equal(ops.convert_to_numpy(gained.log_gains()), np.zeros(3))
     x = _images()[0][None, :32, :32]
     np.testing.assert_allclose(
         ops.convert_to_numpy(gained(x)), ops.convert_to_numpy(load_model(first)(x)), atol=1e-6

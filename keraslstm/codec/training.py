@@ -140,7 +140,7 @@ def _start_from_weights(model, weights):
         plain.load_weights(weights)
         for part in ("encoder", "binarizer", "decoder"):
             getattr(model, part).set_weights(getattr(plain, part).get_weights())
-        model.log_gain.assign(ops.zeros_like(model.log_gain))
+        model.set_log_gains(np.zeros(model.iterations))
     else:
         model.load_weights(weights)
     return int(training["steps"]), float(training.get("train_seconds", 0.0))
