@@ -30,8 +30,9 @@ import keras
 import numpy as np
 
 from keraslstm import data
+from keraslstm.codec.fileformat import CodecError
 from keraslstm.codec.model import CODEC_LOSSES, BalancedLossCodec, ResidualLSTMCodec
-from keraslstm.codec.training import held_out_quality, train, training_images
+from keraslstm.codec.training import held_out_quality, train, training_crop, training_images
 from keraslstm.codec.weights import DEFAULT_WEIGHTS, load_model, model_info, save_model
 from keraslstm.results import results_dir
 
@@ -97,9 +98,10 @@ def main():
     parser.add_argument("--curve", default=str(CURVE), help="the JSON file of curve points")
     parser.add_argument("--start", default=str(DEFAULT_WEIGHTS), help="weights to start from")
     args = parser.parse_args()
-    args.crop = args.crop or (48 if args.loss == "ms_ssim_l1" else 32)
-    if args.crop % 16 or (args.loss == "ms_ssim_l1" and args.crop < 48):
-        parser.error(f"--crop {args.crop}: a multiple of 16, and 48 or more for ms_ssim_l1")
+    try:
+        args.crop = training_crop(args.loss, args.crop)
+    except CodecError as error:
+        parser.error(str(error))
     path = Path(args.curve)
     curve = json.loads(path.read_text()) if path.exists() else {"runs": {}}
     curve["hardware"] = hardware()

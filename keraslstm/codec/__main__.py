@@ -112,17 +112,10 @@ def _evaluate(args):
 def _train(args):
     import keras
 
-    from keraslstm.codec.fileformat import CodecError
     from keraslstm.codec.model import ResidualLSTMCodec
-    from keraslstm.codec.training import train, training_images
+    from keraslstm.codec.training import train, training_crop, training_images
 
-    crop = args.crop or (48 if args.loss == "ms_ssim_l1" else 32)
-    if crop % 16:
-        raise CodecError(f"--crop must be a multiple of the codec's 16-pixel blocks, got {crop}")
-    if args.loss == "ms_ssim_l1" and crop < 48:
-        raise CodecError(
-            f"--loss ms_ssim_l1 needs --crop 48 or more (3 MS-SSIM scales), got {crop}"
-        )
+    crop = training_crop(args.loss, args.crop)
     config = dict(
         iterations=args.iterations,
         encoder_filters=args.encoder_filters,

@@ -8,8 +8,9 @@ with a ConvLSTM decoder; the reconstruction grows additively (`gamma=None`) or a
 SmoothL1 loss (`loss="smooth_l1"`). Two levers from Toderici et al. 2017 and Zhao et al. 2017 are
 options too: a learned gain per iteration (`gain="learned"`: iteration k encodes `g_k` times the
 residual and adds `1/g_k` of the decoder's output, so late, small residuals use the layers' whole
-range) and a loss that mixes MS-SSIM with L1 (`loss="ms_ssim_l1"`). Training goes through `compute_loss`, so it runs on any
-backend; inference is fully convolutional (pad to a multiple of 16, crop back).
+range) and a loss that mixes MS-SSIM with L1 (`loss="ms_ssim_l1"`). Training goes through
+`compute_loss`, so it runs on any backend; inference is fully convolutional (pad to a multiple
+of 16, crop back).
 
 The encoder, binarizer and decoder live in `keraslstm.layers`; this module holds the residual
 loop that runs them, and `shape_table`, the paper's Fig. 1 as rows.

@@ -17,6 +17,7 @@ from keraslstm.codec.weights import model_info, save_model
 __all__ = [
     "GRAY_PHOTOS",
     "training_images",
+    "training_crop",
     "fit_steps",
     "train",
     "held_out_quality",
@@ -78,6 +79,19 @@ def training_images(source="bundled"):
             f"{folder} holds evaluation photos ({', '.join(clash)}): the codec is judged on them, so it must not train on them"
         )
     return [to_float(read_image(p))[0] for p in files]
+
+
+def training_crop(loss, crop=None):
+    """The side of the training crops for `loss`: `crop`, or 32 (48 for `ms_ssim_l1`, whose 3
+    MS-SSIM scales need it); a side the codec or the loss cannot use is refused."""
+    crop = crop or (48 if loss == "ms_ssim_l1" else 32)
+    if crop % 16:
+        raise CodecError(f"--crop must be a multiple of the codec's 16-pixel blocks, got {crop}")
+    if loss == "ms_ssim_l1" and crop < 48:
+        raise CodecError(
+            f"--loss ms_ssim_l1 needs --crop 48 or more (3 MS-SSIM scales), got {crop}"
+        )
+    return crop
 
 
 def fit_steps(
