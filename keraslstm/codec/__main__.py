@@ -160,8 +160,12 @@ def _priors(args):
     priors = entropy_priors(load_model(weights), images, args.iterations, out=out)
     # the sidecar records how the priors were made, beside how the weights were trained
     info = json.loads(_sidecar(weights).read_text())
-    info["priors"] = dict(data=args.data, photos=len(images), iterations=args.iterations,
-                          contexts=int((priors.sum(axis=1) > 0).sum()))  # fmt: skip
+    info["priors"] = dict(
+        data=args.data,
+        photos=len(images),
+        iterations=args.iterations,
+        contexts=int((priors.sum(axis=1) > 0).sum()),
+    )
     _sidecar(weights).write_text(json.dumps(info, indent=2) + "\n")
     _say(args, f"wrote {out}: {info['priors']['contexts']} contexts from {len(images)} photos")
 
