@@ -1,16 +1,17 @@
 """Rate-distortion and speed of the shipped LSTM codec (notebook 05; Mandogade & Morghare; Toderici et al. 2017).
 
-On the held-out package photos: MS-SSIM and PSNR per photo at target rates from 0.125 to 2 bpp
-against JPEG (4:2:0, optimized), WebP, JPEG 2000, AVIF and JPEG XL at their real file sizes,
-summarised per codec pair by BD-rate (per photo and mean); how much of each budget a file fills;
-the bits the range coder saves against lzma and against no stage; and encode / decode throughput
-(megapixels per second) at 0.25 bpp, the rate of the speed targets, in `--rounds` interleaved
-rounds after one warm-up (`keraslstm.timing`) in each of `--processes` fresh processes, rounds
-pooled: medians over all rounds with their interquartile ranges. The encode/decode time ratio
-moves from round to round and between processes, so its median needs many rounds from several
-processes to hold from run to run: four runs of 3 x 5 rounds at 0.25 and 1 bpp gave medians up to
-0.13 apart, outside each other's ranges; 6 x 8 rounds at the targets' rate alone still moved
-by 0.11 (2.05 to 2.16), hence 12 processes x 4 rounds: more processes, fewer rounds each.
+On the 9 held-out photos (the 3 bundled and the 6 Debian ones the package ships): MS-SSIM and
+PSNR per photo at target rates from 0.125 to 2 bpp against JPEG (4:2:0, optimized), WebP,
+JPEG 2000, AVIF and JPEG XL at their real file sizes, summarised per codec pair by BD-rate (per
+photo and mean); how much of each budget a file fills; the bits the range coder saves against
+lzma and against no stage; and encode / decode throughput (megapixels per second, on the 3
+bundled photos) at 0.25 bpp, the rate of the speed targets, in `--rounds` interleaved rounds
+after one warm-up (`keraslstm.timing`) in each of `--processes` fresh processes, rounds pooled:
+medians over all rounds with their interquartile ranges. The encode/decode time ratio moves from
+round to round and between processes, so its median needs many rounds from several processes to
+hold from run to run: four runs of 3 x 5 rounds at 0.25 and 1 bpp gave medians up to 0.13 apart,
+outside each other's ranges; 6 x 8 rounds at the targets' rate alone still moved by 0.11 (2.05
+to 2.16), hence 12 processes x 4 rounds: more processes, fewer rounds each.
 Targets: a negative BD-rate against JPEG on MS-SSIM; files fill 95-100% of the budget; at 0.25
 bpp encoding within 2x of decoding time and decoding at least 1.14 megapixels/s, each judged
 only when its range is narrower than the margin ("inside the noise" otherwise). Writes
@@ -212,10 +213,11 @@ def main():
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     model = load_model()
-    images = evaluation_images("bundled")
     if args.child:  # one process's speed rounds, as JSON on the last line
-        print(json.dumps(speed_rounds(model, list(images.values()), SPEED_BPPS, args.rounds)))
+        photos = list(evaluation_images("bundled").values())
+        print(json.dumps(speed_rounds(model, photos, SPEED_BPPS, args.rounds)))
         return
+    images = evaluation_images("held-out")
     out = results_dir(quick=False) / "benchmarks.json"
     report = json.loads(out.read_text()) if out.exists() else {}
     entry = report.setdefault("codec", {})

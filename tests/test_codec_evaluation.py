@@ -134,3 +134,33 @@ def test_importing_the_evaluation_loads_no_pillow_plugin():
     code = "import sys, keraslstm.codec.evaluation; print('pillow_jxl' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize("codec", ["JPEG", "WebP"])
+def test_a_shared_cache_gives_the_same_files_and_encodes_less(codec, monkeypatch):
+    image, targets = _photo(seed=5), (0.6, 1.0, 1.8)
+    alone = [ev.baseline(image, codec, t) for t in targets]
+    encodes = []
+    real_encode = ev._encode
+    monkeypatch.setattr(ev, "_encode", lambda *a: encodes.append(a[2]) or real_encode(*a))
+    cache = {}
+    shared = [ev.baseline(image, codec, t, cache=cache) for t in targets]
+    for (a, rate_a), (b, rate_b) in zip(alone, shared, strict=True):
+        assert rate_a == rate_b and np.array_equal(a, b)
+    assert len(encodes) == len(set(encodes)) == len(cache)  # no setting encoded twice
+    bisection = int(np.ceil(np.log2(len(ev._SETTINGS[codec]) + 1))) + 3  # one target, uncached
+    assert len(encodes) < len(targets) * bisection
+
+
+def test_held_out_images_are_the_bundled_test_photos_and_the_debian_ones():
+    from keraslstm import data
+
+    held_out = ev.evaluation_images("held-out")
+    assert list(held_out) == [*data.PHOTO_SPLITS["test"], *data.PHOTO_SPLITS["debian test"]]
+    assert len(held_out) == 9 and all(
+        p.dtype == np.uint8 and p.ndim == 3 for p in held_out.values()
+    )
+    assert list(ev.evaluation_images("bundled")) == list(data.PHOTO_SPLITS["test"])
+    assert not set(held_out) & set(data.PHOTO_SPLITS["train"])  # never trained on
+    with pytest.raises(ev.CodecError, match="'bundled', 'held-out' or a folder"):
+        ev.evaluation_images("no/such/folder")

@@ -237,7 +237,8 @@ def parser():
         "evaluate", parents=[quiet], help="rate-distortion table against JPEG, WebP and JPEG 2000"
     )
     e.add_argument(
-        "folder", help="a folder of images, or 'bundled' for the held-out package photos"
+        "folder",
+        help="a folder of images, 'bundled' (the 3 held-out package photos) or 'held-out' (those and 6 Debian)",
     )
     e.add_argument("--bpp", type=float, nargs="+", default=[0.125, 0.25, 0.5, 1.0, 2.0])
     e.set_defaults(run=_evaluate)

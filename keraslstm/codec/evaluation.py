@@ -67,8 +67,8 @@ def _encode(image, codec, setting):
         pil.save(buffer, "JPEG", quality=int(setting), subsampling=2, optimize=True)
     elif codec == "WebP":
         pil.save(buffer, "WEBP", quality=int(setting), method=6)
-    elif codec == "AVIF":  # libavif's default 4:2:0, slowest (best) speed setting but one
-        pil.save(buffer, "AVIF", quality=int(setting), speed=1)
+    elif codec == "AVIF":  # libavif's default 4:2:0 and speed (6): speed 1 makes files 1-5 %
+        pil.save(buffer, "AVIF", quality=int(setting), speed=6)  # smaller, 15-25x slower
     elif codec == "JPEG XL":
         importlib.import_module("pillow_jxl")  # registers the JXL plugin (once)
         pil.save(buffer, "JXL", quality=int(setting), effort=7)
@@ -83,17 +83,18 @@ def _encode(image, codec, setting):
     return buffer.getvalue()
 
 
-def baseline(image, codec, target_bpp):
+def baseline(image, codec, target_bpp, cache=None):
     """(decoded uint8 image, real bpp) of `codec`'s largest file within `target_bpp`, or None.
 
     File size grows with the quality setting, so a bisection finds the boundary setting; the
-    settings just above it are tried too, as encoders are not perfectly monotone.
+    settings just above it are tried too, as encoders are not perfectly monotone. `cache`, a
+    dict kept for one image and codec, shares the files made across target rates.
     """
     if codec not in BASELINES:
         raise CodecError(f"unknown codec {codec!r}; available: {', '.join(BASELINES)}")
     height, width = image.shape[:2]
     settings = _SETTINGS[codec]
-    cache = {}
+    cache = {} if cache is None else cache
 
     def size(i):
         if i not in cache:
@@ -106,7 +107,7 @@ def baseline(image, codec, target_bpp):
         low, high = (middle, high) if size(middle) <= target_bpp else (low, middle)
     for i in range(high, min(high + 3, len(settings))):
         size(i)
-    fitting = [i for i in cache if size(i) <= target_bpp]
+    fitting = [i for i in cache if size(i) <= target_bpp]  # the cache may hold other targets' files
     if not fitting:
         return None
     best = cache[max(fitting, key=lambda i: (len(cache[i]), i))]
@@ -115,12 +116,18 @@ def baseline(image, codec, target_bpp):
 
 
 def evaluation_images(source="bundled"):
-    """`bundled`: the held-out package photos; otherwise every image in a folder, as uint8 RGB."""
-    if source == "bundled":
-        return {n: np.round(p * 255).astype(np.uint8) for n, p in data.photos("test").items()}
+    """Images as uint8 RGB: `bundled`, the 3 held-out package photos; `held-out`, those and the
+    6 held-out Debian photos shipped in the package (`data.photos("debian test")`); otherwise
+    every image in a folder."""
+    if source in ("bundled", "held-out"):
+        splits = ("test", "debian test") if source == "held-out" else ("test",)
+        photos = {n: p for split in splits for n, p in data.photos(split).items()}
+        return {n: np.round(p * 255).astype(np.uint8) for n, p in photos.items()}
     folder = Path(source)
     if not folder.is_dir():
-        raise CodecError(f"evaluate takes 'bundled' or a folder of images; {source!r} is neither")
+        raise CodecError(
+            f"evaluate takes 'bundled', 'held-out' or a folder of images; {source!r} is none of them"
+        )
     images = {}
     for path in sorted(folder.iterdir()):
         try:
@@ -150,7 +157,7 @@ def evaluate_photos(
     """One row per photo, codec and target rate that the codec reaches: dicts with photo, codec,
     target_bpp, bpp (the real file's), ms_ssim and psnr.
 
-    `source` is 'bundled', a folder, or a dict {name: uint8 (H, W, 3) image}; `codecs` limits
+    `source` is 'bundled', 'held-out', a folder, or a dict {name: uint8 (H, W, 3) image}; `codecs` limits
     the codecs (default: ours and every baseline).
     """
     model = model or load_model(model_path)
@@ -158,6 +165,7 @@ def evaluate_photos(
     images = source if isinstance(source, dict) else evaluation_images(source)
     rows = []
     for name, image in images.items():
+        files = {codec: {} for codec in codecs}  # each baseline's files of this image, by setting
         for target in bpps:
             for codec in codecs:
                 if codec == OURS:
@@ -168,7 +176,7 @@ def evaluate_photos(
                     bpp, decoded = real_bpp(encoded, *image.shape[:2]), decompress(encoded, model)
                     rows.append(_row(name, codec, target, bpp, image, decoded))
                 else:
-                    found = baseline(image, codec, target)
+                    found = baseline(image, codec, target, cache=files[codec])
                     if found is not None:
                         rows.append(_row(name, codec, target, found[1], image, found[0]))
     return rows
