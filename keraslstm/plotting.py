@@ -130,14 +130,15 @@ def rate_distortion(curves, metric="MS-SSIM", title=None, ax=None, references=No
     return ax
 
 
-def codec_learning_curve(curve, colours=None):
+def codec_learning_curve(curve, colours=None, labels=None):
     """Held-out MS-SSIM after 2 and 8 whole iterations (0.25 and 1 bpp before lossless coding)
     against training steps, one line per run of `results/codec_learning_curve.json`.
 
     `colours` maps run names to colours, so a notebook can keep one colour per arm across its
-    figures; runs it does not name take matplotlib's colour cycle.
+    figures; runs it does not name take matplotlib's colour cycle. `labels` maps run names to
+    legend entries (default: the name).
     """
-    labels = {"l1": "L1 loss (as shipped)", "balanced": "balanced per-iteration loss"}
+    labels = {"l1": "L1 loss", "balanced": "balanced per-iteration loss", **(labels or {})}
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     colours = {
         run: (colours or {}).get(run, cycle[i % len(cycle)]) for i, run in enumerate(curve["runs"])
@@ -154,7 +155,7 @@ def codec_learning_curve(curve, colours=None):
                 label=labels.get(run, run),
             )
         axis.set(
-            xlabel="training steps (batches of 32 crops of 32x32)",
+            xlabel="training steps (batches of 32 crops)",
             ylabel="held-out MS-SSIM",
             title=f"{k} iterations ({k / 8:g} bpp before lossless coding)",
         )

@@ -220,7 +220,7 @@ def test_learning_curve_figure_has_a_line_per_run():
     figure = plotting.codec_learning_curve(curve)
     left, right = figure.axes
     assert [t.get_text() for t in figure.legends[0].get_texts()] == [
-        "L1 loss (as shipped)",
+        "L1 loss",
         "balanced per-iteration loss",
     ]
     assert [list(line.get_xdata()) for line in left.lines] == [[2000, 2250], [2000]]
@@ -229,6 +229,8 @@ def test_learning_curve_figure_has_a_line_per_run():
     coloured = plotting.codec_learning_curve(curve, colours={"balanced": "tab:cyan"})
     first, second = (line.get_color() for line in coloured.axes[0].lines)
     assert same_color(first, "tab:blue") and same_color(second, "tab:cyan")  # cycle, then named
+    renamed = plotting.codec_learning_curve(curve, labels={"l1": "shipped"})
+    assert [t.get_text() for t in renamed.legends[0].get_texts()][0] == "shipped"
 
 
 def _gate_point(step, quality, closed, opened):
