@@ -35,9 +35,10 @@ GATES = ("hard_sigmoid", "sigmoid")
 
 
 def codec(gate, seed):
-    """A fresh codec of the shipped shape with `gate`, its weights drawn from `seed`."""
+    """A fresh codec of the shipped shape with `gate` and the L1 loss (as every arm so far),
+    its weights drawn from `seed`."""
     keras.utils.set_random_seed(seed)
-    shape = {**model_info(DEFAULT_WEIGHTS)["config"], "gate": gate, "seed": seed}
+    shape = {**model_info(DEFAULT_WEIGHTS)["config"], "gate": gate, "seed": seed, "loss": "l1"}
     return ResidualLSTMCodec(**shape)
 
 

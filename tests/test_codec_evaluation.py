@@ -33,6 +33,13 @@ def test_every_baseline_spends_most_of_the_target_and_never_more(codec):
     assert ev.baseline(image, codec, 1.5)[1] > ev.baseline(image, codec, 0.5)[1]
 
 
+@pytest.mark.parametrize("codec", ev.BASELINES)
+def test_every_setting_a_search_can_reach_encodes(codec):
+    image = _photo(32, seed=6)  # the bisection and the 3 settings above it reach both ends
+    for setting in (ev._SETTINGS[codec][0], ev._SETTINGS[codec][-1]):
+        assert Image.open(io.BytesIO(ev._encode(image, codec, setting))).size == (32, 32)
+
+
 def test_jpeg_is_optimized_and_subsampled():
     image = _photo(seed=2)
     plain = []  # the largest unoptimized 4:2:0 JPEG within the same budget

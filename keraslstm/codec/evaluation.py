@@ -55,7 +55,7 @@ _SETTINGS = {
     "JPEG": range(1, 101),
     "WebP": range(0, 101),
     "AVIF": range(0, 101),
-    "JPEG XL": range(1, 101),
+    "JPEG XL": range(1, 100),  # 100 means lossless, which pillow_jxl refuses at these options
     "JPEG 2000": _J2K_RATIOS[::-1],
 }
 
