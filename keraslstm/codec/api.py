@@ -9,8 +9,8 @@ runs only the iterations the budget needs, keeps the whole iterations that fit, 
 rest on a *partial* last iteration sent only for the 16x16 blocks where that iteration lowers
 the error most. The block mask goes in the file; unsent positions reach the decoder as zeros
 (the binarizer's outputs are +-1, so 0 carries no information), and the decoder applies the
-partial iteration's update only inside the sent blocks (`PARTIAL_UPDATE`). The number of blocks
-is chosen by the real range-coded size.
+partial iteration's update only inside the sent blocks. The number of blocks is chosen by the
+real range-coded size.
 
 Images are coded in independent tiles of `TILE` x `TILE` pixels, so memory stays bounded however
 large the image (up to `fileformat.MAX_PIXELS`); an image within one tile is coded whole.
