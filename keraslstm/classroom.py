@@ -1,7 +1,8 @@
 """Student versions of the notebooks: every exercise kept, every solution taken out.
 
 In the committed notebooks a worked solution is a cell tagged `solution` whose source and outputs
-JupyterLab shows collapsed (`"jupyter": {"source_hidden": true, "outputs_hidden": true}`); its
+JupyterLab shows collapsed (`"jupyter": {"source_hidden": true, "outputs_hidden": true}`, and
+`"collapsed": true` on a code cell, which JupyterLab writes itself on opening); its
 expected result ("What you should see") is inside it, in its output or in a hidden markdown cell
 also tagged `solution`. `student_notebook` drops those cells and leaves one empty code cell where
 each run of them stood, under its exercise. `make student` (`python -m keraslstm.classroom`)
@@ -11,10 +12,18 @@ writes `student/NN_*.ipynb` for every notebook.
 import sys
 from pathlib import Path
 
-__all__ = ["SOLUTION_TAG", "HIDDEN", "is_solution", "student_notebook", "write_student_notebooks"]
+__all__ = [
+    "SOLUTION_TAG",
+    "HIDDEN",
+    "KERNEL_DISPLAY_NAME",
+    "is_solution",
+    "student_notebook",
+    "write_student_notebooks",
+]
 
 SOLUTION_TAG = "solution"
 HIDDEN = {"source_hidden": True, "outputs_hidden": True}  # a solution cell's `jupyter` metadata
+KERNEL_DISPLAY_NAME = "Python 3 (ipykernel)"  # what JupyterLab writes on opening a notebook
 
 
 def is_solution(cell):

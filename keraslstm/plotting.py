@@ -191,24 +191,26 @@ def _at(run, step):
     return next(p for p in run if p["step"] == step)
 
 
-def gate_experiment(arms, colours=None):
+def gate_experiment(arms, colours=None, floor=None):
     """The gate experiment's learning: held-out MS-SSIM after 8 iterations against training steps
-    (one line per arm, seeds dashed apart) and, at the last step all arms reached, MS-SSIM after
-    each iteration (mean over seeds): whether late iterations still help."""
+    (one line per arm, seeds told apart by line style) and, at the last step all arms reached,
+    MS-SSIM after each iteration (mean over seeds): whether late iterations still help. `floor`:
+    a sanity floor's MS-SSIM, drawn as a grey line in both panels."""
     colours = colours or {"hard_sigmoid": "tab:red", "sigmoid": "tab:blue"}
     fig, (curve, per_iteration) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     step = common_step(arms)
+    for name, run in sorted(arms.items()):
+        gate, seed = name.split("/")
+        curve.plot(
+            [p["step"] for p in run],
+            [p["ms_ssim"][7] for p in run],
+            marker="o",
+            color=colours[gate],
+            ls=("-", "--", ":")[int(seed.removeprefix("seed")) % 3],
+            alpha=0.8,
+            label=f"{GATE_LABELS.get(gate, gate)}, {seed.replace('seed', 'seed ')}",
+        )
     for gate, runs in _arms_by_gate(arms).items():
-        for seed, run in enumerate(runs):
-            curve.plot(
-                [p["step"] for p in run],
-                [p["ms_ssim"][7] for p in run],
-                marker="o",
-                color=colours[gate],
-                ls=("-", "--", ":")[seed % 3],
-                alpha=0.8,
-                label=GATE_LABELS.get(gate, gate) if seed == 0 else None,
-            )
         last = np.mean([_at(run, step)["ms_ssim"] for run in runs], axis=0)
         per_iteration.plot(
             np.arange(1, len(last) + 1),
@@ -217,6 +219,9 @@ def gate_experiment(arms, colours=None):
             color=colours[gate],
             label=GATE_LABELS.get(gate, gate),
         )
+    if floor is not None:
+        for axis in (curve, per_iteration):
+            axis.axhline(floor, color="0.5", ls="-.", lw=1, label="sanity floor (8×8 block means)")
     curve.set(
         xlabel="training steps from scratch",
         ylabel="held-out MS-SSIM",
@@ -229,7 +234,7 @@ def gate_experiment(arms, colours=None):
     )
     for axis in (curve, per_iteration):
         axis.grid(alpha=0.3)
-        axis.legend()
+        axis.legend(fontsize=8)
     return fig
 
 
@@ -270,9 +275,16 @@ def gate_saturation(arms, colours=None):
         axis.set_ylabel("% gates saturated")
     for axis in axes[-1]:
         axis.set_xlabel("iteration")
+    for index in range(len(layers), axes.size):  # the panel above an empty one keeps its x axis
+        axes.flat[index - ncols].tick_params(labelbottom=True)
+        axes.flat[index - ncols].set_xlabel("iteration")
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncols=len(names))
-    fig.suptitle(f"at step {step} of training from scratch")
+    fig.suptitle(
+        f"At step {step} of training from scratch: % of each layer's input, forget and output gates "
+        f"stuck closed or open\n(slope under 1 % of its peak), after each iteration; mean over "
+        f"{len(next(iter(by_gate.values())))} seeds"
+    )
     return fig
 
 

@@ -67,6 +67,9 @@ def test_committed_solutions_are_hidden_and_student_versions_hold_no_solution(pa
         pytest.skip(f"{path.name} has no cell tagged 'solution' yet")
     for cell in solutions:  # JupyterLab shows neither the code nor the result until clicked
         assert cell.metadata.get("jupyter") == classroom.HIDDEN, cell.source[:60]
+        # and the metadata JupyterLab itself writes, so opening the notebook does not modify it
+        assert cell.cell_type != "code" or cell.metadata.get("collapsed") is True, cell.source[:60]
+    assert notebook.metadata.kernelspec.display_name == classroom.KERNEL_DISPLAY_NAME
     hidden = [c for c in notebook.cells if c.metadata.get("jupyter", {}).get("source_hidden")]
     assert all(map(classroom.is_solution, hidden)), "a collapsed cell is not tagged 'solution'"
 

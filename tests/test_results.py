@@ -257,6 +257,14 @@ def test_the_gate_figures_compare_the_arms_at_the_last_step_all_reached():
     assert hard.get_ydata()[7] == pytest.approx(0.65) and sigmoid.get_ydata()[7] == pytest.approx(
         0.5
     )
+    with_floor = plotting.gate_experiment(arms, floor=0.6).axes[0]
+    assert [line.get_label() for line in with_floor.lines] == [
+        "paper's hard sigmoid, seed 0",
+        "paper's hard sigmoid, seed 1",
+        "sigmoid, seed 0",
+        "sanity floor (8×8 block means)",
+    ]
+    assert list(with_floor.lines[-1].get_ydata()) == [0.6, 0.6]
     panel = plotting.gate_saturation(arms).axes[0]
     hard, sigmoid = panel.lines
     # step 250, closed + open, mean of the two hard-sigmoid seeds, in per cent
