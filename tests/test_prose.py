@@ -20,6 +20,7 @@ QUOTED = {
         {"2017", "0.995", "2.00", "0.904", "0.849", "0.125"}  # Fig. 5, Toderici's Kodak curve
         | {"0.014932", "0.013171", "0.016347", "0.011638"}  # Table 1
         | {"128", "256", "512"}  # Toderici's layer widths
+        | {"0.375", "2717"}  # 3 x 4 x 32 bits / 1024 pixels = 24 / 64 bpp; the first stage's steps
     ),
 }
 
