@@ -195,7 +195,8 @@ def gate_experiment(arms, colours=None, floor=None):
     """The gate experiment's learning: held-out MS-SSIM after 8 iterations against training steps
     (one line per arm, seeds told apart by line style) and, at the last step all arms reached,
     MS-SSIM after each iteration (mean over seeds): whether late iterations still help. `floor`:
-    a sanity floor's MS-SSIM, drawn as a grey line in both panels."""
+    a sanity floor's MS-SSIM, judged after 8 iterations (1 bpp): a grey line on the left, a grey
+    point at iteration 8 on the right."""
     colours = colours or {"hard_sigmoid": "tab:red", "sigmoid": "tab:blue"}
     fig, (curve, per_iteration) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     step = common_step(arms)
@@ -219,9 +220,7 @@ def gate_experiment(arms, colours=None, floor=None):
             color=colours[gate],
             label=GATE_LABELS.get(gate, gate),
         )
-    if (
-        floor is not None
-    ):  # judged after 8 iterations (1 bpp): a line on the left, a point on the right
+    if floor is not None:
         curve.axhline(floor, color="0.5", ls="-.", lw=1, label="sanity floor (8×8 block means)")
         per_iteration.plot(
             [8], [floor], "s", color="0.5", label="sanity floor, judged at 8 iterations"

@@ -257,7 +257,11 @@ def test_the_gate_figures_compare_the_arms_at_the_last_step_all_reached():
     assert hard.get_ydata()[7] == pytest.approx(0.65) and sigmoid.get_ydata()[7] == pytest.approx(
         0.5
     )
-    with_floor = plotting.gate_experiment(arms, floor=0.6).axes[0]
+    with_floor, floor_panel = plotting.gate_experiment(arms, floor=0.6).axes
+    assert (list(floor_panel.lines[-1].get_xdata()), list(floor_panel.lines[-1].get_ydata())) == (
+        [8],
+        [0.6],
+    )  # judged after 8 iterations: one point on the per-iteration panel
     assert [line.get_label() for line in with_floor.lines] == [
         "paper's hard sigmoid, seed 0",
         "paper's hard sigmoid, seed 1",
