@@ -9,7 +9,8 @@ the weights at each point go to `--dir` as `<run>-<step>.weights.h5`.
 A run is one set of levers, named after them unless `--name` says otherwise: `--loss balanced`
 (`BalancedLossCodec`) or `ms_ssim_l1` (MS-SSIM mixed with L1, on `--crop 48` or larger),
 `--gain learned` (a gain per iteration, starting at 1 from weights trained without one),
-`--gate sigmoid`, `--data DIR` (the Debian training photos). `--held-out all` scores the 3
+`--gate sigmoid`, `--decoder-hidden-kernels 1 1 1 1` (the decoder's hidden-state kernels, from
+the start's 3x3 ones summed over their taps), `--data DIR` (the Debian training photos). `--held-out all` scores the 3
 bundled and the 6 Debian held-out photos; `bundled` (the default, as the first runs) the 3.
 
     nice -n 10 python benchmarks/codec_learning_curve.py --steps 4000 --minutes 10 \
@@ -32,8 +33,14 @@ import numpy as np
 from keraslstm import data
 from keraslstm.codec.fileformat import CodecError
 from keraslstm.codec.model import CODEC_LOSSES, BalancedLossCodec, ResidualLSTMCodec
-from keraslstm.codec.training import held_out_quality, train, training_crop, training_images
-from keraslstm.codec.weights import DEFAULT_WEIGHTS, load_model, model_info, save_model
+from keraslstm.codec.training import (
+    held_out_quality,
+    start_from_weights,
+    train,
+    training_crop,
+    training_images,
+)
+from keraslstm.codec.weights import DEFAULT_WEIGHTS, model_info, save_model
 from keraslstm.results import results_dir
 
 CURVE = results_dir(quick=False) / "codec_learning_curve.json"
@@ -65,6 +72,8 @@ def run_name(args):
     parts = [args.loss]
     parts += ["gain"] if args.gain else []
     parts += [args.gate] if args.gate else []
+    kernels = args.decoder_hidden_kernels
+    parts += ["hidden " + "".join(map(str, kernels))] if kernels else []
     parts += [Path(args.data).name] if args.data != "bundled" else []
     parts += ["9 photos"] if args.held_out == "all" else []
     return "+".join(parts)
@@ -90,6 +99,9 @@ def main():
     parser.add_argument("--loss", default="l1", choices=[*CODEC_LOSSES, "balanced"])
     parser.add_argument("--gain", choices=["learned"], help="a learned gain per iteration")
     parser.add_argument("--gate", choices=["hard_sigmoid", "sigmoid"], help="default: --start's")
+    parser.add_argument(
+        "--decoder-hidden-kernels", type=int, nargs=4, help="e.g. 1 1 1 1 (default: --start's)"
+    )
     parser.add_argument("--data", default="bundled", help="bundled, or a folder of photos")
     parser.add_argument("--crop", type=int, help="crop side (default 32; 48 for ms_ssim_l1)")
     parser.add_argument("--held-out", default="bundled", choices=["bundled", "all"])
@@ -109,9 +121,19 @@ def main():
     run = curve["runs"].setdefault(name, [])
     photos = held_out(args.held_out)
     info = model_info(args.start)
-    if not run:  # the starting point
-        start = point(load_model(args.start), info["training"]["steps"], info["training"]["train_seconds"], photos)  # fmt: skip
-        run.append({**start, "note": f"start: {Path(args.start).name}"})
+    keras.utils.set_random_seed(0)
+    kind = BalancedLossCodec if args.loss == "balanced" else ResidualLSTMCodec
+    levers = {"loss": "l1" if args.loss == "balanced" else args.loss}
+    levers.update({"gain": args.gain} if args.gain else {})
+    levers.update({"gate": args.gate} if args.gate else {})
+    if args.decoder_hidden_kernels:
+        levers["decoder_hidden_kernels"] = args.decoder_hidden_kernels
+    if not run:  # the starting point, with the levers' layers (e.g. narrower kernels) in place
+        first = ResidualLSTMCodec(**{**info["config"], **levers})
+        steps, seconds = start_from_weights(first, args.start)
+        run.append(
+            {**point(first, steps, seconds, photos), "note": f"start: {Path(args.start).name}"}
+        )
 
     def log(model, step, seconds):
         if step % args.every == 0 and all(p["step"] != step for p in run):
@@ -121,11 +143,6 @@ def main():
             path.write_text(json.dumps(curve, indent=1) + "\n")
             print(f"{name} step {step}: {run[-1]['ms_ssim@0.25']:.4f} / {run[-1]['ms_ssim@1']:.4f}")
 
-    keras.utils.set_random_seed(0)
-    kind = BalancedLossCodec if args.loss == "balanced" else ResidualLSTMCodec
-    levers = {"loss": "l1" if args.loss == "balanced" else args.loss}
-    levers.update({"gain": args.gain} if args.gain else {})
-    levers.update({"gate": args.gate} if args.gate else {})
     out = os.path.join(args.dir, f"{name}.weights.h5")
     command = "python benchmarks/codec_learning_curve.py " + " ".join(sys.argv[1:])
     train(kind(**{**info["config"], **levers}), training_images(args.data), args.steps, out,

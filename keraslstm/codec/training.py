@@ -11,7 +11,7 @@ from keras import ops
 from keraslstm import config, data, metrics, optimizers
 from keraslstm.codec.api import read_image, to_float
 from keraslstm.codec.fileformat import CodecError
-from keraslstm.codec.model import ResidualLSTMCodec
+from keraslstm.codec.model import DECODER_HIDDEN_KERNELS, ResidualLSTMCodec
 from keraslstm.codec.weights import model_info, save_model
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "training_crop",
     "fit_steps",
     "train",
+    "start_from_weights",
     "held_out_quality",
     "iteration_profile",
     "gate_saturation",
@@ -137,26 +138,41 @@ def _seed_states(model):
     return [v for v in model.variables if v.path.endswith("seed_generator_state")]
 
 
-def _start_from_weights(model, weights):
+def _narrowed(values, shape):
+    """`values` for a weight of `shape`: as they are, or a k x k kernel summed over its taps into
+    a 1 x 1 one (exact wherever the hidden state is constant across the k x k window)."""
+    if values.shape == tuple(shape):
+        return values
+    if tuple(shape[:2]) == (1, 1) and values.shape[2:] == tuple(shape[2:]):
+        return values.sum(axis=(0, 1), keepdims=True)
+    raise CodecError(f"cannot start a {tuple(shape)} weight from a {values.shape} one")
+
+
+def start_from_weights(model, weights):
     """Load a `.weights.h5` (with its JSON sidecar) into `model`; returns its (steps, seconds).
 
     A weights file keeps no optimizer moments, so training resumed from one starts Adam afresh;
-    a `.ckpt.keras` checkpoint keeps them.
+    a `.ckpt.keras` checkpoint keeps them. Weights trained without a gain start `gain="learned"`
+    at g_k = 1, and 3x3 hidden kernels start 1x1 ones at their taps' sum, so that training starts
+    from (nearly) the codec in the file.
     """
     info = model_info(weights)
     training = info["training"]
     model.build((None, model.stride * 2, model.stride * 2, 3))
-    if getattr(model, "gain_kind", None) and not info["config"].get("gain"):
-        # weights trained without a gain: the same layers, and g_k = 1 so that training starts
-        # from exactly the codec in the file
-        plain = ResidualLSTMCodec(**info["config"])
-        plain.build((None, model.stride * 2, model.stride * 2, 3))
-        plain.load_weights(weights)
-        for part in ("encoder", "binarizer", "decoder"):
-            getattr(model, part).set_weights(getattr(plain, part).get_weights())
-        model.set_log_gains(np.zeros(model.iterations))
-    else:
+    adds_gain = getattr(model, "gain_kind", None) and not info["config"].get("gain")
+    kernels = info["config"].get("decoder_hidden_kernels", DECODER_HIDDEN_KERNELS)
+    if not adds_gain and tuple(kernels) == model.decoder_hidden_kernels:
         model.load_weights(weights)
+        return int(training["steps"]), float(training.get("train_seconds", 0.0))
+    plain = ResidualLSTMCodec(**info["config"])
+    plain.build((None, model.stride * 2, model.stride * 2, 3))
+    plain.load_weights(weights)
+    for part in ("encoder", "binarizer", "decoder"):
+        pairs = zip(getattr(plain, part).weights, getattr(model, part).weights, strict=True)
+        for source, target in pairs:
+            target.assign(_narrowed(ops.convert_to_numpy(source), target.shape))
+    if adds_gain:
+        model.set_log_gains(np.zeros(model.iterations))
     return int(training["steps"]), float(training.get("train_seconds", 0.0))
 
 
@@ -202,7 +218,7 @@ def train(
     else:
         rate = learning_rate
         if resume is not None:
-            start, earlier = _start_from_weights(model, resume)
+            start, earlier = start_from_weights(model, resume)
             record.setdefault("resumed_from", f"{Path(resume).name} at step {start}")
             # A fresh Adam's first steps move every weight by about the whole learning rate
             # (m / sqrt(v) = sign(g)): on trained weights that knocked held-out MS-SSIM at 1 bpp
