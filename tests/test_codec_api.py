@@ -22,15 +22,21 @@ class HalvingCodec:
 
     stride, bits, iterations = 16, 8, 6
 
-    def step(self, target, reconstruction, states, k):
+    def initial_states(self, target):
+        return None, None
+
+    def encode_step(self, target, reconstruction, states, k):
         target, reconstruction = np.asarray(target), np.asarray(reconstruction)
         residual = target - reconstruction
         n, h, w, _ = residual.shape
         blocks = residual.reshape(n, h // 16, 16, w // 16, 16, 3)
-        projections = np.random.default_rng(k).normal(size=(16, 16, 3, self.bits))
+        projections = np.random.default_rng(int(k)).normal(size=(16, 16, 3, self.bits))
         code = np.einsum("nyaxbc,abcj->nyxj", blocks, projections)
-        bits = np.where(code >= 0, 1.0, -1.0).astype(np.float32)
-        return bits, reconstruction + 0.5 * residual, states
+        self.update = 0.5 * residual  # what decode_step adds: the bits do not carry it
+        return np.where(code >= 0, 1.0, -1.0).astype(np.float32), states
+
+    def decode_step(self, bits, reconstruction, states, k):
+        return np.asarray(reconstruction) + self.update, states
 
     def get_config(self):
         return {"name": "halving"}

@@ -164,7 +164,9 @@ class ContextModel:
                 symbols = np.asarray(coder(probability, (step, c)), dtype=np.int64)
                 np.add.at(counts, (context, symbols), 1)
                 if self.halve_at is not None:
-                    big = counts.sum(axis=1) > self.halve_at
+                    # only the contexts just counted can have passed `halve_at`: the others
+                    # were at most that after the last check (and priors start at most that)
+                    big = np.unique(context[counts[context].sum(axis=1) > self.halve_at])
                     counts[big] = np.floor(counts[big] / 2)
                 signs[:, c] = 2 * symbols - 1
                 matching &= nb == signs[None, :, c]

@@ -196,27 +196,39 @@ class ResidualLSTMCodec(keras.Model):
         self.gain_logits.assign(np.asarray(values, "float32") / GAIN_SPEED)
 
     def iteration_gain(self, iteration):
-        """g_k of iteration `iteration` (0-based): 1 without `gain`."""
+        """g_k of iteration `iteration` (0-based; an int or an integer tensor): 1 without `gain`."""
         if self.gain_kind is None:
             return 1.0
-        if not 0 <= iteration < self.iterations:
+        if isinstance(iteration, (int, np.integer)) and not 0 <= iteration < self.iterations:
             raise ValueError(
                 f"this codec learned gains for iterations 0 to {self.iterations - 1}, "
                 f"got iteration {iteration}"
             )
-        return ops.exp(GAIN_SPEED * self.gain_logits[iteration])
+        return ops.exp(GAIN_SPEED * ops.take(self.gain_logits, iteration))
+
+    def initial_states(self, target):
+        """Zero (encoder, decoder) states for a batch of padded images `target` (any size)."""
+        batch, height, width = ops.shape(target)[:3]
+        code = ops.zeros((batch, height // self.stride, width // self.stride, self.bits))
+        return self.encoder.get_initial_state(target), self.decoder.get_initial_state(code)
 
     def step(self, target, reconstruction, states, iteration, training=False):
         """Iteration `iteration` (0-based): encode the residual, binarize, decode; returns
         (bits, reconstruction, states)."""
         encoder_states, decoder_states = states
-        residual = self.iteration_gain(iteration) * (target - reconstruction)
-        code, encoder_states = self.encoder(residual, encoder_states, training=training)
-        bits = self.binarizer(code, training=training)
+        bits, encoder_states = self.encode_step(
+            target, reconstruction, encoder_states, iteration, training
+        )
         reconstruction, decoder_states = self.decode_step(
             bits, reconstruction, decoder_states, iteration, training
         )
         return bits, reconstruction, (encoder_states, decoder_states)
+
+    def encode_step(self, target, reconstruction, encoder_states, iteration, training=False):
+        """The encoder's half of iteration `iteration`: the bits of the (gained) residual."""
+        residual = self.iteration_gain(iteration) * (target - reconstruction)
+        code, encoder_states = self.encoder(residual, encoder_states, training=training)
+        return self.binarizer(code, training=training), encoder_states
 
     def decode_step(self, bits, reconstruction, decoder_states, iteration, training=False):
         """The decoder's half of iteration `iteration` (all a decompressor needs)."""
