@@ -154,11 +154,12 @@ class ContextModel:
             neighbours = neighbours[:, sent].astype(np.int64)  # (8, positions, bits)
             matching = neighbours[..., 0] != 0
             before = self.previous[window][sent].astype(np.int64) + 1
+            # every channel's context but the vote, which waits for the channels before it
+            partial = ((step * 17 + neighbours.sum(axis=0) + 8) * 17 + 8) * 3 + before
             signs = np.zeros((int(sent.sum()), bits), np.int8)
             for c in range(bits):
                 nb = neighbours[..., c]
-                vote = np.where(matching, nb, 0).sum(axis=0)
-                context = ((step * 17 + nb.sum(axis=0) + 8) * 17 + vote + 8) * 3 + before[:, c]
+                context = partial[:, c] + 3 * (nb * matching).sum(axis=0)
                 table = counts[context]
                 probability = (table[:, 1] + _PRIOR) / (table[:, 0] + table[:, 1] + 2 * _PRIOR)
                 symbols = np.asarray(coder(probability, (step, c)), dtype=np.int64)
