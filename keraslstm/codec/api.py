@@ -290,7 +290,8 @@ def _choose_rate(codes, gains, budget_bits, priors=None):
     prefix = entropy.Encoder(shape, priors)
     whole = 0
     while whole < len(codes):
-        longer = prefix.clone().add(codes[whole])
+        costs = np.zeros(shape[:2])  # each block's bits: what the partial search weighs
+        longer = prefix.clone().add(codes[whole], costs=costs)
         if longer.bits() > budget_bits:
             break
         prefix, whole = longer, whole + 1
@@ -299,7 +300,7 @@ def _choose_rate(codes, gains, budget_bits, priors=None):
         return best
     # the partial iteration: blocks by the error they lose, largest first (ties by position)
     order = np.argsort(-gains[whole].ravel(), kind="stable")
-    per_block = entropy._iteration_costs(prefix.model.copy(), codes[whole]).ravel()[order]
+    per_block = costs.ravel()[order]
     positions = order.size
     room = FILL * budget_bits + (1 - FILL) / 2 * budget_bits - prefix.bits()
     sent = max(1, int(np.searchsorted(np.cumsum(per_block + 1.0), room)))  # ~1 bit of mask each
@@ -411,7 +412,7 @@ def compress(
         )
         if not stage.startswith("range"):  # estimate with the range coder, pay the stage's
             budget = budget * 0.9
-        k, partial_code, _ = _choose_rate(codes, gains, budget, priors)
+        k, partial_code, coder = _choose_rate(codes, gains, budget, priors)
         whole = codes[:k] + ([] if partial_code is None else [partial_code])
         if not whole:
             raise CodecError(
@@ -421,7 +422,7 @@ def compress(
         partial = partial_code is not None
         sent = int((partial_code[..., 0] != 0).sum()) if partial else 0
         header = _header(model, (height, width), channels, k, stage, sent, model_fingerprint)
-        data = pack(header, whole)
+        data = pack(header, whole, coder.bytes() if stage.startswith("range") else None)
         if real_bpp(data, height, width) > bpp:
             raise CodecError(f"rate control overshot {bpp} bpp with the {stage} stage; use 'auto'")
     if reconstruction:

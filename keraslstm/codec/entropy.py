@@ -213,17 +213,21 @@ class Encoder:
         twin.coder, twin.model = self.coder.clone(), self.model.copy()
         return twin
 
-    def add(self, code, mask=None):
+    def add(self, code, mask=None, costs=None):
         """Code one iteration; with a `mask`, first the mask (each bit with probability
-        sent / positions: the caller stores the count), then only the sent positions."""
+        sent / positions: the caller stores the count), then only the sent positions.
+        `costs`, a (rows, cols) float array, gets each position's ideal cost in bits added."""
         family, source = _family(), _source(code, mask)
         if mask is not None:
             probability = np.full(mask.size, mask.sum() / mask.size)
             self.coder.encode(mask.ravel().astype(np.int32), family, probability)
+        record = None if costs is None else _cost_recorder(costs, mask)
 
         def coder(probability, index):
             symbols = _column(source, index)
             self.coder.encode(symbols, family, probability)
+            if record is not None:
+                record(probability, symbols, index[0])
             return symbols
 
         self.model.iteration(coder, mask)
@@ -297,22 +301,30 @@ def position_costs(codes, masks=None, priors=None):
     return [_iteration_costs(model, code, mask) for code, mask in zip(codes, masks, strict=True)]
 
 
-def _iteration_costs(model, code, mask=None):
-    """Cost per position of coding `code` next with `model` (which it advances)."""
-    rows, cols = code.shape[:2]
+def _cost_recorder(costs, mask=None):
+    """`record(probabilities, symbols, step)`: adds each coded bit's ideal cost, -log2 of its
+    probability, to its position in `costs` (rows, cols)."""
+    rows, cols = costs.shape
     full = np.ones((rows, cols), bool) if mask is None else mask
-    costs = np.zeros((rows, cols))
-    source = _source(code, mask)
 
-    def coder(probability, index):
-        symbols = _column(source, index)
-        step = index[0]
-        ys, xs = _positions(rows, cols, step)
-        window = np.ix_(ys, xs)
+    def record(probability, symbols, step):
+        window = np.ix_(*_positions(rows, cols, step))
         bits = -np.log2(np.where(symbols == 1, probability, 1 - probability))
         view = costs[window]
         view[full[window]] += bits
         costs[window] = view
+
+    return record
+
+
+def _iteration_costs(model, code, mask=None):
+    """Cost per position of coding `code` next with `model` (which it advances)."""
+    costs = np.zeros(code.shape[:2])
+    source, record = _source(code, mask), _cost_recorder(costs, mask)
+
+    def coder(probability, index):
+        symbols = _column(source, index)
+        record(probability, symbols, index[0])
         return symbols
 
     model.iteration(coder, mask)

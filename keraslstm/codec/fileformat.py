@@ -115,11 +115,13 @@ def _raw_payload(header, codes):
     return b"".join([*whole, np.packbits(mask).tobytes(), np.packbits(last[mask] > 0).tobytes()])
 
 
-def pack(header, iterations_bits):
+def pack(header, iterations_bits, coded=None):
     """The file's bytes: header, then the iterations' {-1, +1} arrays, coded by `header.lossless`.
 
     With `header.partial` > 0 the last array is the partial iteration: 0 at unsent positions,
-    and exactly `header.partial` positions sent.
+    and exactly `header.partial` positions sent. `coded`: the range coder's stream of exactly
+    these arrays (from the same starting counts), when the caller has it already (`compress`'s
+    rate search), so that they are not coded twice.
     """
     expected = header.iterations + (1 if header.partial else 0)
     if len(iterations_bits) != expected:
@@ -134,7 +136,7 @@ def pack(header, iterations_bits):
             raise CodecError(f"header says {header.partial} sent blocks, the mask holds {sent}")
     raw = _raw_payload(header, iterations_bits)
     stage = stage_named(header.lossless)
-    payload = stage.encode(header, iterations_bits, raw)
+    payload = stage.encode(header, iterations_bits, raw, coded)
     sizes = (header.height, header.width, header.channels, header.iterations, stage.byte)
     model = (header.bits, header.stride, header.fingerprint, header.partial, zlib.crc32(raw))
     return _HEADER.pack(MAGIC, VERSION, *sizes, *model) + payload
@@ -262,8 +264,9 @@ class StreamStage:
     since_version = 1  # the first format version that knows this stage
     overhead_bits = 0  # bits written beyond the stream that rate control sizes
 
-    def encode(self, header, codes, raw):
-        """The file's payload for the raw payload `raw` (the codes are in it already)."""
+    def encode(self, header, codes, raw, coded=None):
+        """The file's payload for the raw payload `raw` (the codes are in it already; `coded`,
+        a range-coded stream, is for the range stages)."""
         return self.compress(raw)
 
     def inflate(self, payload, limit):
@@ -399,9 +402,12 @@ class RangeStage:
         """The coder's starting counts for this file (None: zeros)."""
         return None
 
-    def encode(self, header, codes, raw):
+    def encode(self, header, codes, raw, coded=None):
+        """The range-coded stream of `codes`: `coded` when the caller has coded them already."""
         from keraslstm.codec import entropy
 
+        if coded is not None:
+            return coded
         codes = [np.asarray(b).reshape(header.code_shape) for b in codes]
         partial_mask = [codes[-1][..., 0] != 0] if header.partial else []
         masks = [None] * header.iterations + partial_mask
@@ -455,10 +461,11 @@ class PriorRangeStage(RangeStage):
             )
         return priors
 
-    def encode(self, header, codes, raw):
+    def encode(self, header, codes, raw, coded=None):
         from keraslstm.codec import entropy
 
-        return entropy.priors_digest(self.priors(header)) + super().encode(header, codes, raw)
+        digest = entropy.priors_digest(self.priors(header))
+        return digest + super().encode(header, codes, raw, coded)
 
     def decode(self, header, body, partial):
         from keraslstm.codec import entropy
