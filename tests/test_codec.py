@@ -122,6 +122,38 @@ def test_codec_round_trips_through_keras_file(tmp_path):
     assert fingerprint(loaded) == fingerprint(model)
 
 
+def test_decoder_hidden_kernels_are_an_option_saved_only_when_not_todericis(tmp_path):
+    plain = ResidualLSTMCodec(**TINY)
+    assert [c.hidden_kernel_size for c in plain.decoder.cells] == [1, 1, 3, 3]
+    assert "decoder_hidden_kernels" not in plain.get_config()  # older files' fingerprints hold
+    narrow = ResidualLSTMCodec(**{**TINY, "decoder_hidden_kernels": (1, 1, 1, 1)})
+    assert [c.hidden_kernel_size for c in narrow.decoder.cells] == [1, 1, 1, 1]
+    assert narrow.get_config()["decoder_hidden_kernels"] == [1, 1, 1, 1]
+    x = np.random.default_rng(0).random((1, 32, 32, 3)).astype("float32")
+    narrow(x), plain(x)
+    assert plain.count_params() - narrow.count_params() == 2 * 8 * 16 * 64  # 8 taps gone, twice
+    narrow.save(tmp_path / "narrow.keras")
+    loaded = keras.models.load_model(tmp_path / "narrow.keras")
+    np.testing.assert_array_equal(ops.convert_to_numpy(loaded(x)), ops.convert_to_numpy(narrow(x)))
+    with pytest.raises(ValueError, match="one entry per cell"):
+        ResidualLSTMCodec(**{**TINY, "decoder_hidden_kernels": (1, 1, 1)})
+
+
+def test_the_compiled_halves_give_exactly_the_eager_steps_bits_and_images(model):
+    from keraslstm.codec.api import encode_progressive
+
+    image = _image(40, 48)
+    bits, reconstructions, _ = encode_progressive(model, image, 3)
+    padded = np.pad(image / 255.0, ((0, 8), (0, 0), (0, 0)), mode="edge") - 0.5  # to 48 x 48
+    target = ops.convert_to_tensor(padded[None], "float32")
+    reconstruction, states = ops.zeros_like(target), (None, None)
+    for k in range(3):  # op by op, with Python ints and no starting states
+        b, reconstruction, states = model.step(target, reconstruction, states, k)
+        np.testing.assert_array_equal(ops.convert_to_numpy(b)[0], bits[k])
+        eager = np.clip(ops.convert_to_numpy(reconstruction)[0, :40] + 0.5, 0, 1)
+        np.testing.assert_array_equal(eager, reconstructions[k])
+
+
 @pytest.mark.parametrize("decoder, upsampler", [("depth_to_space", "depth-to-space"), ("recovery", "recovery block")])  # fmt: skip
 def test_shape_table_follows_a_patch_through_one_iteration(decoder, upsampler):
     rows = shape_table(ResidualLSTMCodec(**{**TINY, "decoder": decoder}), size=64)

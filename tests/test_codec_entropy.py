@@ -239,6 +239,19 @@ def test_a_clone_or_copy_continues_independently():
     assert not np.array_equal(twin.model.counts, encoder.model.counts)
 
 
+@pytest.mark.parametrize("masked", [False, True])
+def test_an_encoder_reports_the_costs_of_what_it_adds(masked):
+    codes = _random_codes((8, 8, 4), 2, seed=9, p_one=0.7)
+    mask = np.arange(64).reshape(8, 8) % 3 == 0 if masked else None
+    last = _masked(codes[1], mask) if masked else codes[1]
+    costs = np.zeros((8, 8))
+    encoder = entropy.Encoder((8, 8, 4)).add(codes[0])
+    encoder.add(last, mask, costs=costs)
+    expected = _reference_costs([codes[0], last], [None, mask])[1]
+    np.testing.assert_allclose(costs, expected, rtol=1e-12)
+    assert encoder.bytes() == entropy.encode([codes[0], last], [None, mask])  # coded as ever
+
+
 def test_bad_streams_are_refused():
     codes = _random_codes((4, 4, 8), 1, seed=8)
     mask = np.eye(4, dtype=bool)

@@ -17,6 +17,7 @@ from keraslstm.codec.training import (
     gate_saturation,
     held_out_quality,
     iteration_profile,
+    start_from_weights,
     train,
     training_images,
 )
@@ -85,6 +86,42 @@ def test_a_gain_starts_from_weights_trained_without_one_as_the_same_codec(tmp_pa
     np.testing.assert_allclose(
         ops.convert_to_numpy(gained(x)), ops.convert_to_numpy(load_model(first)(x)), atol=1e-6
     )
+
+
+def test_narrower_hidden_kernels_start_from_the_sum_of_the_wider_ones_taps(tmp_path):
+    first = tmp_path / "first.weights.h5"
+    wide, _ = _run(first, 1)
+    narrow = ResidualLSTMCodec(**{**TINY, "decoder_hidden_kernels": (1, 1, 1, 1)})
+    assert start_from_weights(narrow, first)[0] == 1
+    for w, n in zip(wide.decoder.cells, narrow.decoder.cells, strict=True):
+        kernel = ops.convert_to_numpy(w.recurrent_kernel)
+        summed = sum(kernel[i, j] for i in range(kernel.shape[0]) for j in range(kernel.shape[1]))
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(n.recurrent_kernel)[0, 0], summed, atol=1e-6
+        )
+        np.testing.assert_array_equal(
+            ops.convert_to_numpy(n.kernel), ops.convert_to_numpy(w.kernel)
+        )
+    # the sum is exact where the hidden state is the same across the 3x3 window: inside the map
+    cell_w, cell_n = wide.decoder.cells[-1], narrow.decoder.cells[-1]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 6, 6, cell_w.kernel.shape[2])).astype("float32")
+    h = np.broadcast_to(rng.normal(size=(1, 1, 1, cell_w.filters)), (1, 6, 6, cell_w.filters))
+    c = rng.normal(size=(1, 6, 6, cell_w.filters))
+    states = [ops.convert_to_tensor(v, "float32") for v in (h, c)]
+    out_w, out_n = (ops.convert_to_numpy(cell(x, states)[0]) for cell in (cell_w, cell_n))
+    np.testing.assert_allclose(out_n[:, 1:-1, 1:-1], out_w[:, 1:-1, 1:-1], atol=1e-5)
+    assert not np.allclose(out_n[:, 0], out_w[:, 0], atol=1e-3)  # zero padding at the edge
+
+
+def test_a_start_whose_kernels_cannot_be_narrowed_is_refused(tmp_path):
+    first = tmp_path / "first.weights.h5"
+    _run(first, 1)
+    wider = ResidualLSTMCodec(**{**TINY, "decoder_hidden_kernels": (3, 3, 3, 3)})
+    with pytest.raises(
+        CodecError, match=r"cannot start a \(3, 3, 16, 64\) weight from a \(1, 1, 16, 64\)"
+    ):
+        start_from_weights(wider, first)
 
 
 def _tiny_model(kind=ResidualLSTMCodec):
