@@ -72,7 +72,7 @@ def test_block_errors_by_hand():
 
 def test_encoding_for_a_budget_stops_where_the_estimate_passes_it():
     model, image = HalvingCodec(), _image()
-    codes, gains, channels = api._encode_for_budget(model, image, None, 6)
+    codes, gains, channels, _ = api._encode_for_budget(model, image, None, 6)
     assert len(codes) == len(gains) == 6 and channels == 3
     error = _block_mean_abs(image / 255.0 - 0.5)  # the decoder starts from mid-grey
     for k, gain in enumerate(gains):  # iteration k + 1 removes half of what is left
@@ -80,7 +80,7 @@ def test_encoding_for_a_budget_stops_where_the_estimate_passes_it():
     assert all(c.dtype == np.int8 and set(np.unique(c)) == {-1, 1} for c in codes)
     spent = np.cumsum([c.sum() for c in entropy.position_costs(codes)])
     for budget in (spent[1] - 1, spent[1] + 1, spent[3] + 1):
-        stopped, _, _ = api._encode_for_budget(model, image, budget, 6)
+        stopped, *_ = api._encode_for_budget(model, image, budget, 6)
         # the first iteration whose running cost passes the budget is the last one run
         assert len(stopped) == int(np.argmax(spent > budget)) + 1
         for a, b in zip(stopped, codes, strict=False):
@@ -90,7 +90,7 @@ def test_encoding_for_a_budget_stops_where_the_estimate_passes_it():
 def test_tiles_share_the_budget_by_area_and_stop_together(monkeypatch):
     monkeypatch.setattr(api, "TILE", 32)
     model, image = HalvingCodec(), _image(64, 80)  # tiles of 32x32 (4) and 32x16 (2)
-    codes, _, _ = api._encode_for_budget(model, image, None, 6)
+    codes, *_ = api._encode_for_budget(model, image, None, 6)
     tiles = [(slice(r, r + 2), slice(c, min(c + 2, 5))) for r in (0, 2) for c in (0, 2, 4)]
     disagreed = False
     for budget in (300.0, 400.0, 500.0):
@@ -101,7 +101,7 @@ def test_tiles_share_the_budget_by_area_and_stop_together(monkeypatch):
             reached.append(int(np.argmax(spent > share)) + 1 if spent[-1] > share else 6)
         disagreed |= len(set(reached)) > 1
         calls = []
-        stopped, _, _ = api._encode_for_budget(model, image, budget, 6, progress=lambda *a, calls=calls: calls.append(a))  # fmt: skip
+        stopped, *_ = api._encode_for_budget(model, image, budget, 6, progress=lambda *a, calls=calls: calls.append(a))  # fmt: skip
         assert len(stopped) == min(reached)  # the image stops where its first tile does
         assert calls == [(k, 6) for k in range(1, 7)]
     assert disagreed
@@ -166,7 +166,7 @@ def test_compress_starts_the_range_coder_from_the_models_priors_when_they_are_lo
     assert read_header(plain).lossless == "range"
     with pytest.raises(CodecError, match="lossless='range-priors' needs the model's priors"):
         api.compress(image, bpp=0.1, model=model, lossless="range-priors")
-    codes, _, _ = api._encode_for_budget(model, _image(seed=1), None, 6)  # another image
+    codes, *_ = api._encode_for_budget(model, _image(seed=1), None, 6)  # another image
     monkeypatch.setitem(entropy.PRIORS, fingerprint(model), entropy.check_priors(entropy.estimate_priors([codes])))  # fmt: skip
     data = api.compress(image, bpp=0.1, model=model)
     header, decoded = unpack(data)
@@ -175,9 +175,13 @@ def test_compress_starts_the_range_coder_from_the_models_priors_when_they_are_lo
     # rate control sized the stream with the priors: the file holds the stream it chose
     budget = 0.1 * 96 * 128 - 8 * HEADER_SIZE - 32  # header, then the priors' digest
     priors = entropy.PRIORS[fingerprint(model)]
-    chosen, gains, _ = api._encode_for_budget(model, image, budget, 6, None, priors)
+    chosen, gains, _, coded = api._encode_for_budget(model, image, budget, 6, None, priors)
     assert data[HEADER_SIZE + 4 :] == api._choose_rate(chosen, gains, budget, priors)[2].bytes()
-    whole, _, _ = api._encode_for_budget(model, image, None, 6)
+    # going on from the coders the encoder kept: the same choice as coding the iterations again
+    whole_k, partial, coder = api._choose_rate(chosen, gains, budget, priors, coded)
+    assert whole_k == header.iterations and coder.bytes() == data[HEADER_SIZE + 4 :]
+    assert len(coded[0]) == len(chosen) + 1 and coded[0][0].bits() == 0
+    whole, *_ = api._encode_for_budget(model, image, None, 6)
     for got, want in zip(decoded[: header.iterations], whole, strict=False):
         np.testing.assert_array_equal(got, want)
     assert read_header(api.compress(image, bpp=0.1, model=model, lossless="range")).lossless == "range"  # fmt: skip

@@ -230,9 +230,12 @@ def _encode_for_budget(model, image, budget_bits, max_iterations, progress=None,
     `budget_bits` (all `max_iterations` when `budget_bits` is None).
 
     `priors`: the range coder's starting counts, as the file will use them (None: zeros).
-    Returns (codes, gains, channels): int8 codes per iteration over the whole code grid, the
-    error each iteration removes from each block, and the original channel count. A tile stops
-    after the iteration whose estimate crosses its share: that one is the partial candidate.
+    Returns (codes, gains, channels, coded): int8 codes per iteration over the whole code grid,
+    the error each iteration removes from each block, the original channel count, and, for an
+    image of one tile and a budget, (the range coder after 0, 1, ... of the iterations, each
+    iteration's bits per block), which `_choose_rate` goes on from instead of coding them again
+    (else None). A tile stops after the iteration whose estimate crosses its share: that one is
+    the partial candidate.
     """
     rgb, channels = to_float(image)
     height, width = rgb.shape[:2]
@@ -256,9 +259,8 @@ def _encode_for_budget(model, image, budget_bits, max_iterations, progress=None,
             if budget_bits is None
             else budget_bits * target_array[..., 0].size / padded[..., 0].size
         )
-        estimate = entropy.ContextModel(
-            (code[0].stop - code[0].start, code[1].stop - code[1].start, model.bits), priors
-        )
+        tile_code = (code[0].stop - code[0].start, code[1].stop - code[1].start, model.bits)
+        coders, block_costs = [entropy.Encoder(tile_code, priors)], []
         error, spent = _block_errors(target_array, 0.0, stride), 0.0
         for k, iteration in enumerate(_iterations(max_iterations)):
             bits, encoder_states = encode(target, reconstruction, encoder_states, iteration)
@@ -270,28 +272,37 @@ def _encode_for_budget(model, image, budget_bits, max_iterations, progress=None,
             new_error = _block_errors(target_array, ops.convert_to_numpy(reconstruction)[0], stride)
             gains[k][code], error = error - new_error, new_error
             if share is not None:
-                spent += entropy._iteration_costs(estimate, codes[k][code]).sum()
+                block_costs.append(np.zeros(codes[k][code].shape[:2]))
+                coders.append(coders[-1].clone().add(codes[k][code], costs=block_costs[-1]))
+                spent += block_costs[-1].sum()
                 if spent > share * slack:
                     break
         reached.append(k + 1)
         if progress:
             progress(done, len(tiles))
-    return codes[: min(reached)], gains[: min(reached)], channels
+    n = min(reached)
+    coded = (coders, block_costs) if len(tiles) == 1 and block_costs else None
+    return codes[:n], gains[:n], channels, coded
 
 
-def _choose_rate(codes, gains, budget_bits, priors=None):
-    """(whole iterations, partial code or None, encoded payload bytes) filling `budget_bits`.
+def _choose_rate(codes, gains, budget_bits, priors=None, coded=None):
+    """(whole iterations, partial code or None, the range coder holding them) filling
+    `budget_bits`.
 
     Whole iterations while they fit (by the real coded size), then a partial iteration over the
     blocks of largest gain, grown or shrunk by the real size until it lands in
-    [FILL * budget, budget]. `priors`: the range coder's starting counts (None: zeros).
+    [FILL * budget, budget]. `priors`: the range coder's starting counts (None: zeros);
+    `coded`: `_encode_for_budget`'s coders and block costs of these codes, if it has them.
     """
     shape = codes[0].shape
-    prefix = entropy.Encoder(shape, priors)
+    prefix = entropy.Encoder(shape, priors) if coded is None else coded[0][0]
     whole = 0
     while whole < len(codes):
-        costs = np.zeros(shape[:2])  # each block's bits: what the partial search weighs
-        longer = prefix.clone().add(codes[whole], costs=costs)
+        if coded is None:
+            costs = np.zeros(shape[:2])  # each block's bits: what the partial search weighs
+            longer = prefix.clone().add(codes[whole], costs=costs)
+        else:
+            longer, costs = coded[0][whole + 1], coded[1][whole]
         if longer.bits() > budget_bits:
             break
         prefix, whole = longer, whole + 1
@@ -395,7 +406,7 @@ def compress(
     height, width = np.shape(image)[:2]
     check_pixels(height, width)
     if iterations is not None:
-        codes, _, channels = _encode_for_budget(model, image, None, iterations, progress)
+        codes, _, channels, _ = _encode_for_budget(model, image, None, iterations, progress)
         header = _header(model, (height, width), channels, iterations, stage, 0, model_fingerprint)
         data = pack(header, codes)
         whole, partial = codes, False
@@ -407,12 +418,12 @@ def compress(
                 f"impossible bpp {bpp}: one iteration of this {height}x{width} image takes at "
                 f"least {smallest:.4f} bpp (header and one block)"
             )
-        codes, gains, channels = _encode_for_budget(
+        codes, gains, channels, coded = _encode_for_budget(
             model, image, budget, model.iterations, progress, priors
         )
         if not stage.startswith("range"):  # estimate with the range coder, pay the stage's
             budget = budget * 0.9
-        k, partial_code, coder = _choose_rate(codes, gains, budget, priors)
+        k, partial_code, coder = _choose_rate(codes, gains, budget, priors, coded)
         whole = codes[:k] + ([] if partial_code is None else [partial_code])
         if not whole:
             raise CodecError(
