@@ -156,9 +156,10 @@ class ContextModel:
             before = self.previous[window][sent].astype(np.int64) + 1
             # every channel's context but the vote, which waits for the channels before it
             partial = ((step * 17 + neighbours.sum(axis=0) + 8) * 17 + 8) * 3 + before
+            by_channel = np.ascontiguousarray(neighbours.transpose(2, 0, 1))  # (bits, 8, positions)
             signs = np.zeros((int(sent.sum()), bits), np.int8)
             for c in range(bits):
-                nb = neighbours[..., c]
+                nb = by_channel[c]
                 context = partial[:, c] + 3 * (nb * matching).sum(axis=0)
                 table = counts[context]
                 probability = (table[:, 1] + _PRIOR) / (table[:, 0] + table[:, 1] + 2 * _PRIOR)
@@ -167,10 +168,13 @@ class ContextModel:
                 if self.halve_at is not None:
                     # only the contexts just counted can have passed `halve_at`: the others
                     # were at most that after the last check (and priors start at most that)
-                    big = np.unique(context[counts[context].sum(axis=1) > self.halve_at])
-                    counts[big] = np.floor(counts[big] / 2)
-                signs[:, c] = 2 * symbols - 1
-                matching &= nb == signs[None, :, c]
+                    over = counts[context].sum(axis=1) > self.halve_at
+                    if over.any():
+                        big = np.unique(context[over])
+                        counts[big] = np.floor(counts[big] / 2)
+                sign = 2 * symbols - 1
+                signs[:, c] = sign
+                matching &= nb == sign
             block = np.zeros(sent.shape + (bits,), np.int8)
             block[sent] = signs
             known[window] = block
