@@ -172,13 +172,15 @@ def test_progress_bar_follows_the_callback_and_only_where_offered():
 def test_train_options_reach_the_model_it_trains(tmp_path, monkeypatch):
     from keraslstm.codec import training
     from keraslstm.codec.__main__ import parser
+    from keraslstm.codec.model import DECODER_HIDDEN_KERNELS
 
     trained = []
     monkeypatch.setattr(training, "train", lambda model, *a, **k: trained.append(model) or (model, []))  # fmt: skip
     monkeypatch.setattr(training, "training_images", lambda source: [])
     argv = ["train", "--steps", "1", "--out", str(tmp_path / "w.weights.h5"), "--iterations", "2",
             "--encoder-filters", "4", "8", "8", "8", "--decoder-filters", "8", "8", "8", "8"]  # fmt: skip
-    options = ["--gate", "sigmoid", "--decoder", "recovery", "--loss", "smooth_l1"]
+    options = ["--gate", "sigmoid", "--decoder", "recovery", "--loss", "smooth_l1",
+               "--decoder-hidden-kernels", "1", "1", "1", "1"]  # fmt: skip
     assert main(["--quiet", *argv, *options]) == 0
     assert main(["--quiet", *argv]) == 0
     chosen, default = trained
@@ -190,6 +192,8 @@ def test_train_options_reach_the_model_it_trains(tmp_path, monkeypatch):
     assert chosen.decoder.upsample == "recovery" and chosen.iterations == 2
     assert (default.gate, default.decoder_kind, default.loss_kind) == ("hard_sigmoid", "depth_to_space", "l1")  # fmt: skip
     assert default.decoder.upsample == "depth_to_space"
+    assert chosen.decoder_hidden_kernels == (1, 1, 1, 1)
+    assert default.decoder_hidden_kernels == DECODER_HIDDEN_KERNELS  # the model's default
     assert parser().parse_args(argv).gate == "hard_sigmoid"
     for option, value in (("--gate", "relu"), ("--decoder", "bicubic"), ("--loss", "l2")):
         with pytest.raises(SystemExit) as exit:

@@ -120,6 +120,7 @@ def _train(args):
         iterations=args.iterations,
         encoder_filters=args.encoder_filters,
         decoder_filters=args.decoder_filters,
+        decoder_hidden_kernels=args.decoder_hidden_kernels,
         gate=args.gate,
         decoder=args.decoder,
         loss=args.loss,
@@ -254,6 +255,13 @@ def parser():
     t.add_argument("--iterations", type=int, default=16)
     t.add_argument("--encoder-filters", type=int, nargs=4, default=[64, 256, 512, 512])
     t.add_argument("--decoder-filters", type=int, nargs=4, default=[512, 512, 256, 128])
+    t.add_argument(
+        "--decoder-hidden-kernels",
+        type=int,
+        nargs=4,
+        default=[1, 1, 3, 3],  # Toderici's, model.DECODER_HIDDEN_KERNELS (no Keras import here)
+        help="the decoder's hidden-state kernels (the shipped codec: 1 1 1 1)",
+    )
     t.add_argument("--gate", default="hard_sigmoid", choices=["hard_sigmoid", "sigmoid"])
     t.add_argument("--decoder", default="depth_to_space", choices=["depth_to_space", "recovery"])
     t.add_argument("--loss", default="l1", choices=["l1", "smooth_l1", "ms_ssim_l1"])
