@@ -1,7 +1,9 @@
 """The gate experiment (issue 21, item 1): the codec with the paper's hard sigmoid and with the
 standard sigmoid, trained equally from scratch over several seeds, in resumable chunks.
 
-Every arm (gate x seed) has the shipped codec's shape and sees the same crops for the same seed.
+Every arm (gate x seed) has the shipped codec's widths with Toderici's hidden-state kernels in the
+decoder (3x3 in its last two ConvLSTMs, as the shipped codec had until step 5,500 and every arm so
+far) and sees the same crops for the same seed.
 Each call trains each arm that has not reached `--steps` for at most `--minutes` (round robin:
 call it again to go on) and every `--every` steps appends a point to `results/codec_gates.json`:
 seconds trained, the held-out error and MS-SSIM after every iteration
@@ -25,7 +27,7 @@ from pathlib import Path
 import keras
 
 from keraslstm import data, timing
-from keraslstm.codec.model import ResidualLSTMCodec
+from keraslstm.codec.model import DECODER_HIDDEN_KERNELS, ResidualLSTMCodec
 from keraslstm.codec.training import gate_saturation, iteration_profile, train, training_images
 from keraslstm.codec.weights import DEFAULT_WEIGHTS, model_info
 from keraslstm.results import results_dir
@@ -35,10 +37,11 @@ GATES = ("hard_sigmoid", "sigmoid")
 
 
 def codec(gate, seed):
-    """A fresh codec of the shipped shape with `gate` and the L1 loss (as every arm so far),
-    its weights drawn from `seed`."""
+    """A fresh codec of the shipped widths with Toderici's hidden kernels, `gate` and the L1 loss
+    (as every arm so far), its weights drawn from `seed`."""
     keras.utils.set_random_seed(seed)
-    shape = {**model_info(DEFAULT_WEIGHTS)["config"], "gate": gate, "seed": seed, "loss": "l1"}
+    shape = {**model_info(DEFAULT_WEIGHTS)["config"], "gate": gate, "seed": seed, "loss": "l1",
+             "decoder_hidden_kernels": DECODER_HIDDEN_KERNELS}  # fmt: skip
     return ResidualLSTMCodec(**shape)
 
 
@@ -66,7 +69,8 @@ def train_arms(args, results, path):
         held_out=list(data.PHOTO_SPLITS["test"]),
         command="python benchmarks/codec_gates.py " + " ".join(sys.argv[1:]),
         hardware=f"{os.cpu_count()} CPU cores, shared with other jobs, {keras.backend.backend()}",
-    )
+        config={k: v for k, v in codec(GATES[0], 0).get_config().items() if k not in ("name", "trainable", "dtype", "gate", "seed")},
+    )  # fmt: skip
     arms = results.setdefault("arms", {})
     for seed in args.seeds:
         for gate in GATES:

@@ -161,7 +161,7 @@ def codec_learning_curve(curve, colours=None, labels=None):
         )
         axis.grid(alpha=0.3)
     handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncols=len(names))
+    fig.legend(handles, names, loc="outside lower center", ncols=min(len(names), 3))
     return fig
 
 

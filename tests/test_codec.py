@@ -28,7 +28,12 @@ from keraslstm.codec import (
 )
 from keraslstm.codec.__main__ import main as cli
 from keraslstm.codec.fileformat import HEADER_SIZE, read_header, unpack
-from keraslstm.codec.model import differentiable_ms_ssim, shape_table, smooth_l1
+from keraslstm.codec.model import (
+    decoder_multiply_adds,
+    differentiable_ms_ssim,
+    shape_table,
+    smooth_l1,
+)
 from keraslstm.codec.weights import fingerprint
 
 # the shipped 7,000-step weights (MS-SSIM + L1, 1x1 hidden kernels), codec v3 with their priors (mean of 3 photos); README
@@ -137,6 +142,18 @@ def test_decoder_hidden_kernels_are_an_option_saved_only_when_not_todericis(tmp_
     np.testing.assert_array_equal(ops.convert_to_numpy(loaded(x)), ops.convert_to_numpy(narrow(x)))
     with pytest.raises(ValueError, match="one entry per cell"):
         ResidualLSTMCodec(**{**TINY, "decoder_hidden_kernels": (1, 1, 1)})
+
+
+def test_decoder_multiply_adds_count_each_convolution_per_pixel():
+    # by hand for TINY (32 bits, widths 16, input kernels 2, 3, 3, 3, stride 16): the stem
+    # 32 * 16 / 256, the cells (k*k*in + h*h*16) * 64 at 1/16, 1/8, 1/4, 1/2 of the side (inputs
+    # 16 channels, then 4 after each depth-to-space), the RGB conv 4 * 3
+    cells = [(2 * 2 * 16 + 16) * 64 / 256, (9 * 4 + 16) * 64 / 64, (9 * 4 + 9 * 16) * 64 / 16, (9 * 4 + 9 * 16) * 64 / 4]  # fmt: skip
+    assert decoder_multiply_adds(ResidualLSTMCodec(**TINY)) == 32 * 16 / 256 + sum(cells) + 12
+    narrow = ResidualLSTMCodec(**{**TINY, "decoder_hidden_kernels": (1, 1, 1, 1)})
+    assert decoder_multiply_adds(narrow) == 2 + 20 + 52 + 208 + 832 + 12
+    with pytest.raises(ValueError, match="depth-to-space decoder only"):
+        decoder_multiply_adds(ResidualLSTMCodec(**{**TINY, "decoder": "recovery"}))
 
 
 def test_the_compiled_halves_give_exactly_the_eager_steps_bits_and_images(model):

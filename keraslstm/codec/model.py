@@ -28,6 +28,7 @@ __all__ = [
     "ResidualLSTMCodec",
     "BalancedLossCodec",
     "shape_table",
+    "decoder_multiply_adds",
     "differentiable_ms_ssim",
     "DECODERS",
     "CODEC_LOSSES",
@@ -226,15 +227,19 @@ class ResidualLSTMCodec(keras.Model):
 
     def encode_step(self, target, reconstruction, encoder_states, iteration, training=False):
         """The encoder's half of iteration `iteration`: the bits of the (gained) residual."""
-        residual = self.iteration_gain(iteration) * (target - reconstruction)
+        residual = target - reconstruction
+        if self.gain_kind is not None:
+            residual = self.iteration_gain(iteration) * residual
         code, encoder_states = self.encoder(residual, encoder_states, training=training)
         return self.binarizer(code, training=training), encoder_states
 
     def decode_step(self, bits, reconstruction, decoder_states, iteration, training=False):
         """The decoder's half of iteration `iteration` (all a decompressor needs)."""
         delta, decoder_states = self.decoder(bits, decoder_states, training=training)
+        if self.gain_kind is not None:
+            delta = delta / self.iteration_gain(iteration)
         previous = reconstruction if self.gamma is None else self.gamma * reconstruction
-        return delta / self.iteration_gain(iteration) + previous, decoder_states
+        return delta + previous, decoder_states
 
     def call(self, images, training=False):
         target = images - 0.5
@@ -304,6 +309,23 @@ class BalancedLossCodec(ResidualLSTMCodec):
         error = ops.abs(y_pred - ops.expand_dims(x, 1))
         self.error_tracker.update_state(ops.mean(error[:, -1]))
         return ops.mean(ops.log(ops.mean(error, axis=(0, 2, 3, 4)) + 1e-4))
+
+
+def decoder_multiply_adds(codec):
+    """Multiply-adds per output pixel of one decoder pass of `codec` (depth-to-space decoder): its
+    1x1 stem, each ConvLSTM's input and hidden-state convolutions at that cell's resolution, and
+    the 1x1 conv to RGB. Decoding runs one pass per iteration, so this is its cost per pixel."""
+    if codec.decoder_kind != "depth_to_space":
+        raise ValueError("decoder_multiply_adds counts the depth-to-space decoder only")
+    if not codec.built:
+        codec.build((None, codec.stride * 2, codec.stride * 2, 3))
+    decoder = codec.decoder
+    side = codec.stride  # pixels per position along each side, at the code grid
+    total = np.prod(decoder.stem.kernel.shape) / side**2
+    for cell in decoder.cells:
+        total += (np.prod(cell.kernel.shape) + np.prod(cell.recurrent_kernel.shape)) / side**2
+        side //= 2
+    return int(total + np.prod(decoder.to_rgb.kernel.shape))
 
 
 def shape_table(codec, size=32):
